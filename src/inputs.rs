@@ -1,0 +1,255 @@
+//! Validation of the request inputs a user types: ARNs, region, session duration and role
+//! session name. Each failure names the flag and what a valid value looks like.
+
+use crate::error::{Error, Result};
+
+/// The partitions AWS has, each a prefix of its region names.
+pub const PARTITIONS: &[&str] =
+    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+
+/// A parsed ARN: `arn:<partition>:<service>:<region>:<account>:<resource>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arn {
+    pub partition: String,
+    pub service: String,
+    pub region: String,
+    pub account: String,
+    pub resource: String,
+}
+
+/// What a flag's ARN must be.
+struct ArnKind {
+    flag: &'static str,
+    service: &'static str,
+    resource_prefix: &'static str,
+    example: &'static str,
+    regional: bool,
+}
+
+const TRUST_ANCHOR: ArnKind = ArnKind {
+    flag: "--trust-anchor-arn",
+    service: "rolesanywhere",
+    resource_prefix: "trust-anchor/",
+    example: "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/<id>",
+    regional: true,
+};
+const PROFILE: ArnKind = ArnKind {
+    flag: "--profile-arn",
+    service: "rolesanywhere",
+    resource_prefix: "profile/",
+    example: "arn:aws:rolesanywhere:us-east-1:123456789012:profile/<id>",
+    regional: true,
+};
+const ROLE: ArnKind = ArnKind {
+    flag: "--role-arn",
+    service: "iam",
+    resource_prefix: "role/",
+    example: "arn:aws:iam::123456789012:role/<name>",
+    regional: false,
+};
+
+fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
+    let bad = |why: String| Error::invalid_argument(kind.flag, format!("{why}; expected an ARN like {}", kind.example));
+    if value.is_empty() {
+        return Err(Error::invalid_argument(kind.flag, format!("is required; give an ARN like {}", kind.example)));
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(bad(format!("'{value}' is not an ARN")));
+    }
+    let arn = Arn {
+        partition: parts[1].to_string(),
+        service: parts[2].to_string(),
+        region: parts[3].to_string(),
+        account: parts[4].to_string(),
+        resource: parts[5].to_string(),
+    };
+    if !PARTITIONS.contains(&arn.partition.as_str()) {
+        return Err(bad(format!("unknown partition '{}'", arn.partition)));
+    }
+    if arn.service != kind.service {
+        return Err(bad(format!("is an ARN of service '{}', not '{}'", arn.service, kind.service)));
+    }
+    if kind.regional && !is_region_name(&arn.region) {
+        return Err(bad(format!("region '{}' is not a region name", arn.region)));
+    }
+    if !kind.regional && !arn.region.is_empty() {
+        return Err(bad(format!("an IAM ARN has no region, found '{}'", arn.region)));
+    }
+    if arn.account.len() != 12 || !arn.account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(format!("account '{}' is not a 12-digit account ID", arn.account)));
+    }
+    let Some(name) = arn.resource.strip_prefix(kind.resource_prefix) else {
+        return Err(bad(format!("resource '{}' does not start with '{}'", arn.resource, kind.resource_prefix)));
+    };
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(format!("resource name '{name}' is empty or has white space")));
+    }
+    Ok(arn)
+}
+
+/// Region names look like `us-east-1`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`.
+pub fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !region.starts_with('-')
+        && !region.ends_with('-')
+        && region.contains('-')
+}
+
+/// The partition a region belongs to.
+pub fn partition_of_region(region: &str) -> &'static str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PREFIXES.iter().find(|(prefix, _)| region.starts_with(prefix)).map(|(_, p)| *p).unwrap_or("aws")
+}
+
+/// Validated CreateSession inputs and the region to call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInputs {
+    pub trust_anchor: Arn,
+    pub profile: Arn,
+    pub role: Arn,
+    pub region: String,
+    pub duration_seconds: u32,
+    pub role_session_name: Option<String>,
+    pub trust_anchor_arn: String,
+    pub profile_arn: String,
+    pub role_arn: String,
+}
+
+/// Checks every request input and works out the region (`--region`, else the trust anchor's).
+pub fn validate(
+    trust_anchor_arn: &str,
+    profile_arn: &str,
+    role_arn: &str,
+    region: Option<&str>,
+    duration_seconds: i64,
+    role_session_name: Option<&str>,
+) -> Result<SessionInputs> {
+    let trust_anchor = parse_arn(&TRUST_ANCHOR, trust_anchor_arn)?;
+    let profile = parse_arn(&PROFILE, profile_arn)?;
+    let role = parse_arn(&ROLE, role_arn)?;
+    if profile.region != trust_anchor.region {
+        return Err(Error::invalid_argument(
+            "--profile-arn",
+            format!(
+                "the profile is in region {} but the trust anchor is in {}; both must be in the same region",
+                profile.region, trust_anchor.region
+            ),
+        ));
+    }
+    for (flag, arn) in [("--profile-arn", &profile), ("--role-arn", &role)] {
+        if arn.partition != trust_anchor.partition {
+            return Err(Error::invalid_argument(
+                flag,
+                format!("partition '{}' differs from the trust anchor's '{}'", arn.partition, trust_anchor.partition),
+            ));
+        }
+    }
+    let region = match region {
+        Some(r) if !r.is_empty() => {
+            if !is_region_name(r) {
+                return Err(Error::invalid_argument("--region", format!("'{r}' is not a region name like us-east-1")));
+            }
+            r.to_string()
+        }
+        _ => trust_anchor.region.clone(),
+    };
+    if !(900..=43200).contains(&duration_seconds) {
+        return Err(Error::invalid_argument(
+            "--session-duration",
+            format!("{duration_seconds} is out of range; give 900 to 43200 seconds (15 minutes to 12 hours)"),
+        ));
+    }
+    if let Some(name) = role_session_name {
+        validate_role_session_name(name)?;
+    }
+    Ok(SessionInputs {
+        trust_anchor,
+        profile,
+        role,
+        region,
+        duration_seconds: duration_seconds as u32,
+        role_session_name: role_session_name.map(str::to_string),
+        trust_anchor_arn: trust_anchor_arn.to_string(),
+        profile_arn: profile_arn.to_string(),
+        role_arn: role_arn.to_string(),
+    })
+}
+
+/// A role session name is 2 to 64 characters of `[A-Za-z0-9_+=,.@-]`.
+pub fn validate_role_session_name(name: &str) -> Result<()> {
+    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
+    if !(2..=64).contains(&name.len()) || !valid_chars {
+        return Err(Error::invalid_argument(
+            "--role-session-name",
+            format!("'{name}' is invalid; use 2 to 64 characters of letters, digits and _+=,.@-"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TA: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/a1b2";
+    const PR: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/c3d4";
+    const RO: &str = "arn:aws:iam::123456789012:role/edge";
+
+    #[test]
+    fn accepts_valid_inputs_and_takes_region_from_trust_anchor() {
+        let inputs = validate(TA, PR, RO, None, 3600, Some("host-1@site")).unwrap();
+        assert_eq!(inputs.region, "us-east-1");
+        assert_eq!(validate(TA, PR, RO, Some("eu-west-1"), 900, None).unwrap().region, "eu-west-1");
+    }
+
+    #[test]
+    fn rejects_bad_arns_with_the_flag_named() {
+        let cases = [
+            (RO, PR, RO, "--trust-anchor-arn"),
+            (TA, "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/x", RO, "--profile-arn"),
+            (TA, PR, "arn:aws:iam::12345:role/x", "--role-arn"),
+            (TA, PR, "role/x", "--role-arn"),
+            (TA, PR, "arn:aws:sts::123456789012:role/x", "--role-arn"),
+            (TA, "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/x", RO, "--profile-arn"),
+            (TA, PR, "arn:aws-cn:iam::123456789012:role/x", "--role-arn"),
+        ];
+        for (ta, pr, ro, flag) in cases {
+            let err = validate(ta, pr, ro, None, 3600, None).unwrap_err();
+            assert!(err.to_string().starts_with(flag), "{ta} {pr} {ro}: {err}");
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn bounds_duration_and_session_name() {
+        assert!(validate(TA, PR, RO, None, 899, None).is_err());
+        assert!(validate(TA, PR, RO, None, 43201, None).is_err());
+        assert!(validate(TA, PR, RO, None, 43200, None).is_ok());
+        assert!(validate_role_session_name("a").is_err());
+        assert!(validate_role_session_name(&"a".repeat(65)).is_err());
+        assert!(validate_role_session_name("has space").is_err());
+        assert!(validate_role_session_name(&"a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn maps_regions_to_partitions() {
+        assert_eq!(partition_of_region("us-east-1"), "aws");
+        assert_eq!(partition_of_region("cn-northwest-1"), "aws-cn");
+        assert_eq!(partition_of_region("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of_region("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition_of_region("us-isob-east-1"), "aws-iso-b");
+        assert_eq!(partition_of_region("eu-isoe-west-1"), "aws-iso-e");
+        assert_eq!(partition_of_region("us-isof-south-1"), "aws-iso-f");
+    }
+}

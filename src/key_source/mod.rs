@@ -1,0 +1,120 @@
+//! Where private keys live, behind one [`Signer`] trait: files today; PKCS#11 tokens and TPMs
+//! plug in here without the request code knowing the difference.
+
+pub mod file;
+
+use sha2::Digest as _;
+
+use crate::error::Result;
+
+/// The elliptic curves Roles Anywhere accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        }
+    }
+}
+
+/// A public key in the canonical form both sides of a comparison use.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// The uncompressed SEC1 point (`04 || x || y`).
+    Ec { curve: Curve, point: Vec<u8> },
+    /// The PKCS#1 `RSAPublicKey` DER and the modulus size in bits.
+    Rsa { pkcs1_der: Vec<u8>, bits: usize },
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.describe())
+    }
+}
+
+impl PublicKey {
+    /// `EC P-256` or `RSA 2048`, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            PublicKey::Ec { curve, .. } => format!("EC {}", curve.name()),
+            PublicKey::Rsa { bits, .. } => format!("RSA {bits}"),
+        }
+    }
+
+    /// `EC` or `RSA`, as `read-certificate-data` reports it.
+    pub fn key_type(&self) -> &'static str {
+        match self {
+            PublicKey::Ec { .. } => "EC",
+            PublicKey::Rsa { .. } => "RSA",
+        }
+    }
+
+    /// The SigV4-X509 algorithm this key signs with; never taken from the certificate's own
+    /// signature algorithm.
+    pub fn sigv4_algorithm(&self) -> &'static str {
+        match self {
+            PublicKey::Ec { .. } => "AWS4-X509-ECDSA-SHA256",
+            PublicKey::Rsa { .. } => "AWS4-X509-RSA-SHA256",
+        }
+    }
+
+    /// The bytes `sign-string` hashes: the uncompressed point for EC, PKCS#1 DER for RSA.
+    pub fn signing_test_bytes(&self) -> &[u8] {
+        match self {
+            PublicKey::Ec { point, .. } => point,
+            PublicKey::Rsa { pkcs1_der, .. } => pkcs1_der,
+        }
+    }
+}
+
+/// The hash a signature is made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Digest {
+    #[default]
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Digest {
+    pub fn hash(self, message: &[u8]) -> Vec<u8> {
+        match self {
+            Digest::Sha256 => sha2::Sha256::digest(message).to_vec(),
+            Digest::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            Digest::Sha512 => sha2::Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+/// A private key that can sign, wherever it lives.
+pub trait Signer: Send + Sync {
+    /// The public half, used to match the certificate and to name the algorithm.
+    fn public_key(&self) -> &PublicKey;
+
+    /// Signs `message` hashed with `digest`: ASN.1 DER `SEQUENCE{r,s}` for EC (over the
+    /// digest, whatever the curve), RSASSA-PKCS1-v1_5 for RSA.
+    fn sign(&self, message: &[u8], digest: Digest) -> Result<Vec<u8>>;
+
+    /// The key's algorithm as the request names it.
+    fn algorithm(&self) -> Algorithm {
+        Algorithm(self.public_key().sigv4_algorithm())
+    }
+}
+
+/// A SigV4-X509 algorithm name such as `AWS4-X509-ECDSA-SHA256`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Algorithm(&'static str);
+
+impl Algorithm {
+    pub fn sigv4_algorithm(self) -> &'static str {
+        self.0
+    }
+}

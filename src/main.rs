@@ -1,0 +1,69 @@
+//! The `rolesanywhere-helper` binary: parses the command line, runs the command, prints its
+//! output on stdout and any error as one line on stderr, and exits with the error's class code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use rolesanywhere_helper::cli::{Cli, Command};
+use rolesanywhere_helper::{Error, commands};
+
+fn init_logging(debug: bool) {
+    let level = if debug { tracing::Level::DEBUG } else { tracing::Level::WARN };
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("rolesanywhere_helper", level)
+        .with_default(tracing::Level::WARN);
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
+        .with(filter)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<Vec<u8>, Error> {
+    match cli.command {
+        Command::CredentialProcess(args) => {
+            init_logging(args.key.debug == Some(true));
+            let document = commands::credential_process(&args)?;
+            Ok(document.as_bytes().to_vec())
+        }
+        Command::SignString(args) => {
+            init_logging(args.key.debug == Some(true));
+            commands::sign_string(&args)
+        }
+        Command::ReadCertificateData(args) => {
+            init_logging(args.debug == Some(true));
+            commands::read_certificate_data(&args).map(String::into_bytes)
+        }
+        Command::Version => Ok(format!("{}\n", env!("CARGO_PKG_VERSION")).into_bytes()),
+        Command::Completion { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "rolesanywhere-helper", &mut script);
+            Ok(script)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(output) => {
+            let mut stdout = std::io::stdout().lock();
+            let written = stdout.write_all(&output).and_then(|()| stdout.flush());
+            // The output may hold credentials: wipe our copy whatever happened.
+            let mut output = output;
+            zeroize::Zeroize::zeroize(&mut output);
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("rolesanywhere-helper: cannot write to stdout: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(error) => {
+            eprintln!("rolesanywhere-helper: {error}");
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The CreateSession client: sends the signed request over rustls, retries throttling, 5xx and
+//! connection failures with jittered exponential backoff (each attempt signed afresh), and gives
+//! up at an overall deadline so a command never hangs.
+
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::credentials::{Credentials, SessionInfo, parse_create_session};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result, ServiceError};
+use crate::sigv4x509::SignedRequest;
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub attempt_timeout: Duration,
+    pub deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based): full jitter over an exponential cap.
+    pub fn backoff(&self, retry: u32, random_fraction: f64) -> Duration {
+        let cap = self.base_delay.saturating_mul(1u32 << retry.min(16)).min(self.max_delay);
+        cap.mul_f64(random_fraction.clamp(0.0, 1.0))
+    }
+}
+
+/// Options that shape the HTTP client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    pub no_verify_ssl: bool,
+    /// `AWS_CA_BUNDLE`: extra trusted CAs.
+    pub ca_bundle: Option<std::path::PathBuf>,
+    pub retry: RetryPolicy,
+}
+
+/// A client bound to one endpoint.
+pub struct SessionClient {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    retry: RetryPolicy,
+}
+
+/// The outcome of one attempt.
+enum Attempt {
+    Done(Credentials, SessionInfo),
+    Retry(String),
+}
+
+impl SessionClient {
+    pub fn new(endpoint: Endpoint, options: &ClientOptions) -> Result<SessionClient> {
+        let tls = crate::tls::client_config(options.no_verify_ssl, options.ca_bundle.as_deref())?;
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(concat!("rolesanywhere-helper/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(options.retry.attempt_timeout)
+            .timeout(options.retry.attempt_timeout)
+            .http1_only()
+            .pool_max_idle_per_host(1);
+        // A loopback endpoint never goes through a proxy; others follow HTTPS_PROXY / NO_PROXY.
+        if endpoint.is_loopback {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))?;
+        Ok(SessionClient { http, endpoint, retry: options.retry })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Calls CreateSession. `sign` builds a freshly signed request for the given time, once per
+    /// attempt, so a retried request never carries a stale date.
+    pub async fn create_session(
+        &self,
+        sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
+    ) -> Result<(Credentials, SessionInfo)> {
+        let started = Instant::now();
+        let deadline = self.retry.deadline;
+        match tokio::time::timeout(deadline, self.attempts(sign)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Unavailable(format!(
+                "no answer from {} within {}s; check the endpoint and the network, or try again",
+                self.endpoint.url,
+                started.elapsed().as_secs()
+            ))),
+        }
+    }
+
+    async fn attempts(
+        &self,
+        sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
+    ) -> Result<(Credentials, SessionInfo)> {
+        let mut last_problem = String::new();
+        for attempt in 1..=self.retry.max_attempts {
+            if attempt > 1 {
+                let wait = self.retry.backoff(attempt - 1, random_fraction());
+                tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying CreateSession");
+                tokio::time::sleep(wait).await;
+            }
+            let request = sign(OffsetDateTime::now_utc())?;
+            match self.attempt(&request, attempt).await? {
+                Attempt::Done(credentials, info) => return Ok((credentials, info)),
+                Attempt::Retry(problem) => last_problem = problem,
+            }
+        }
+        Err(Error::Unavailable(format!(
+            "CreateSession failed after {} attempts: {last_problem}",
+            self.retry.max_attempts
+        )))
+    }
+
+    async fn attempt(&self, request: &SignedRequest, attempt: u32) -> Result<Attempt> {
+        let url = self
+            .endpoint
+            .url
+            .join(&request.path_and_query)
+            .map_err(|e| Error::Internal(format!("request URL: {e}")))?;
+        tracing::debug!(attempt, endpoint = %url, "canonical request:\n{}", request.canonical_request);
+        tracing::debug!("string to sign:\n{}", request.string_to_sign);
+        let mut builder = self.http.post(url.clone());
+        for (name, value) in &request.headers {
+            // reqwest derives Host from the URL, byte for byte what was signed.
+            if !name.eq_ignore_ascii_case("host") {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+        }
+        let sent = Instant::now();
+        let response = match builder.body(request.body.clone()).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let problem = describe_transport_error(&e, &self.endpoint.url);
+                tracing::debug!(attempt, elapsed_ms = sent.elapsed().as_millis() as u64, "{problem}");
+                return Ok(Attempt::Retry(problem));
+            }
+        };
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let request_id = header("x-amzn-requestid");
+        let error_type_header = header("x-amzn-errortype");
+        let body = match response.bytes().await {
+            Ok(bytes) => Zeroizing::new(bytes.to_vec()),
+            Err(e) => return Ok(Attempt::Retry(describe_transport_error(&e, &self.endpoint.url))),
+        };
+        tracing::debug!(attempt, status, elapsed_ms = sent.elapsed().as_millis() as u64, request_id = ?request_id, "CreateSession answered");
+        if (200..300).contains(&status) {
+            let (credentials, info) = parse_create_session(&body)?;
+            return Ok(Attempt::Done(credentials, info));
+        }
+        let error = service_error(status, error_type_header.as_deref(), &body, request_id);
+        if status == 429 || status >= 500 || error.error_type.contains("Throttling") {
+            return Ok(Attempt::Retry(error.to_string()));
+        }
+        let advice = advice_for(&error);
+        Err(Error::Denied { error, advice })
+    }
+}
+
+fn describe_transport_error(error: &reqwest::Error, endpoint: &reqwest::Url) -> String {
+    use std::error::Error as _;
+    let mut cause = String::new();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    if cause.is_empty() { format!("{kind} to {endpoint}") } else { format!("{kind} to {endpoint}: {cause}") }
+}
+
+/// Reads the error type and message from the headers and JSON body AWS services use.
+pub fn service_error(status: u16, type_header: Option<&str>, body: &[u8], request_id: Option<String>) -> ServiceError {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+    let text = |keys: &[&str]| keys.iter().find_map(|k| json.get(*k).and_then(|v| v.as_str()).map(str::to_string));
+    // `X-Amzn-ErrorType: AccessDeniedException:http://internal.amazon.com/...` and
+    // `"__type": "com.amazonaws#AccessDeniedException"` both carry the bare name.
+    let clean = |raw: &str| {
+        let raw = raw.split(':').next().unwrap_or(raw);
+        raw.rsplit('#').next().unwrap_or(raw).to_string()
+    };
+    let error_type = type_header
+        .map(clean)
+        .or_else(|| text(&["__type", "code", "Code"]).map(|t| clean(&t)))
+        .unwrap_or_else(|| format!("HTTP{status}"));
+    let message = text(&["message", "Message"]).unwrap_or_else(|| {
+        let raw = String::from_utf8_lossy(body);
+        raw.chars().filter(|c| !c.is_control()).take(200).collect()
+    });
+    ServiceError { status, error_type, message, request_id }
+}
+
+/// What a user should do about a refusal.
+pub fn advice_for(error: &ServiceError) -> String {
+    let message = error.message.to_ascii_lowercase();
+    match error.error_type.as_str() {
+        "AccessDeniedException" if message.contains("untrusted") => {
+            "the certificate does not chain to the trust anchor's CA: check --trust-anchor-arn and pass the issuing CAs with --intermediates".into()
+        }
+        "AccessDeniedException" if message.contains("signature") => {
+            "check that the system clock is right and that --private-key belongs to --certificate".into()
+        }
+        "AccessDeniedException" if message.contains("rolesessionname") || message.contains("role session") => {
+            "the profile does not allow --role-session-name; enable it on the profile or drop the flag".into()
+        }
+        "AccessDeniedException" => {
+            "check that the role trusts rolesanywhere.amazonaws.com, the profile lists the role, and both are enabled".into()
+        }
+        "ValidationException" => "check the ARNs, --session-duration and --role-session-name".into(),
+        "ResourceNotFoundException" => {
+            "check that the trust anchor, profile and role exist in that account and region".into()
+        }
+        _ => "see the service's message above".into(),
+    }
+}
+
+/// A number in [0, 1) from the OS random source, for backoff jitter.
+fn random_fraction() -> f64 {
+    let mut bytes = [0u8; 8];
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.backoff(1, 1.0), Duration::from_millis(400));
+        assert_eq!(policy.backoff(2, 1.0), Duration::from_millis(800));
+        assert_eq!(policy.backoff(10, 1.0), Duration::from_secs(5));
+        assert_eq!(policy.backoff(1, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn reads_error_type_from_header_or_body() {
+        let e = service_error(403, Some("AccessDeniedException:http://internal"), br#"{"message":"Untrusted signing certificate"}"#, None);
+        assert_eq!(e.error_type, "AccessDeniedException");
+        assert_eq!(e.message, "Untrusted signing certificate");
+        assert!(advice_for(&e).contains("--intermediates"));
+        let e = service_error(400, None, br#"{"__type":"com.amazonaws#ValidationException","Message":"bad"}"#, Some("r1".into()));
+        assert_eq!(e.error_type, "ValidationException");
+        assert_eq!(e.to_string(), "HTTP 400 ValidationException: bad (request id r1)");
+        let e = service_error(502, None, b"<html>bad gateway</html>", None);
+        assert_eq!(e.error_type, "HTTP502");
+    }
+}
