@@ -105,12 +105,13 @@ mod tests {
 
     #[test]
     fn parses_a_service_answer() {
-        let body = br#"{"credentialSet":[{"assumedRoleUser":{"arn":"arn:aws:sts::123456789012:assumed-role/r/s","assumedRoleId":"AROA:s"},"credentials":{"accessKeyId":"ASIAX","secretAccessKey":"sec","sessionToken":"tok","expiration":"2026-11-26T08:00:00.123Z"},"packedPolicySize":0,"roleArn":"arn:aws:iam::123456789012:role/r","sourceIdentity":"CN=x"}],"subjectArn":"arn:aws:rolesanywhere:us-east-1:123456789012:subject/s"}"#;
+        let body = br#"{"credentialSet":[{"assumedRoleUser":{"arn":"arn:aws:sts::123456789012:assumed-role/r/s","assumedRoleId":"AROA:s"},"credentials":{"accessKeyId":"ASIAX","secretAccessKey":"wJalrSECRET","sessionToken":"TOKENVALUE","expiration":"2026-11-26T08:00:00.123Z"},"packedPolicySize":0,"roleArn":"arn:aws:iam::123456789012:role/r","sourceIdentity":"CN=x"}],"subjectArn":"arn:aws:rolesanywhere:us-east-1:123456789012:subject/s"}"#;
         let (creds, info) = parse_create_session(body).unwrap();
         assert_eq!(creds.access_key_id, "ASIAX");
         assert_eq!(creds.expiration.unix_timestamp(), 1795680000);
         assert_eq!(info.assumed_role_arn.as_deref(), Some("arn:aws:sts::123456789012:assumed-role/r/s"));
-        assert!(!format!("{creds:?}").contains("sec"));
+        let debug = format!("{creds:?}");
+        assert!(!debug.contains("wJalrSECRET") && !debug.contains("TOKENVALUE"));
     }
 
     #[test]

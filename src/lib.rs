@@ -15,6 +15,7 @@ pub mod key_source;
 pub mod output;
 pub mod session;
 pub mod sigv4x509;
+pub mod throwaway_pki;
 pub mod tls;
 
 pub use error::{Error, ExitClass, Result};
