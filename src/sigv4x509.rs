@@ -276,4 +276,53 @@ mod tests {
         let shifted = time::macros::datetime!(2015-08-30 23:36:00 -2);
         assert_eq!(amz_date(shifted).0, "20150831T013600Z");
     }
+
+    /// The whole request for a fixed RSA key, certificate and time, against answers computed by
+    /// `certs/make-kat.py` with Python and the openssl command line.
+    #[test]
+    fn rsa_known_answer_matches_an_independent_implementation() {
+        let expected: serde_json::Value =
+            serde_json::from_str(include_str!("../certs/kat-rsa2048.expected.json")).unwrap();
+        let key = crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key").unwrap();
+        let cert = crate::certificate::parse_bundle(include_bytes!("../certs/kat-rsa2048.pem"), "kat cert").unwrap().remove(0);
+        let text = |k: &str| expected[k].as_str().unwrap().to_string();
+        let params = CreateSessionParams {
+            trust_anchor_arn: text("trustAnchorArn"),
+            profile_arn: text("profileArn"),
+            role_arn: text("roleArn"),
+            duration_seconds: 3600,
+            role_session_name: None,
+        };
+        let identity = SigningIdentity { leaf_der: &cert.der, chain_der: &[], serial_decimal: &cert.serial_decimal };
+        let now = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        let signed = sign_create_session(&params, &text("host"), &text("region"), identity, now, &key).unwrap();
+        assert_eq!(signed.canonical_request, text("canonical_request"));
+        assert_eq!(signed.string_to_sign, text("string_to_sign"));
+        let authorization = signed.headers.iter().find(|(n, _)| n == "Authorization").unwrap();
+        assert_eq!(authorization.1, text("authorization"));
+        assert_eq!(signed.body, br#"{"durationSeconds":3600}"#);
+    }
+
+    #[test]
+    fn chain_header_is_signed_and_never_holds_the_leaf() {
+        let key = crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key").unwrap();
+        let cert = crate::certificate::parse_bundle(include_bytes!("../certs/kat-rsa2048.pem"), "kat cert").unwrap().remove(0);
+        let chain = vec![vec![1u8, 2, 3], vec![4u8, 5]];
+        let identity = SigningIdentity { leaf_der: &cert.der, chain_der: &chain, serial_decimal: "7" };
+        let params = CreateSessionParams {
+            trust_anchor_arn: "ta".into(),
+            profile_arn: "p".into(),
+            role_arn: "r".into(),
+            duration_seconds: 900,
+            role_session_name: Some("edge-1".into()),
+        };
+        let now = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        let signed = sign_create_session(&params, "h:8443", "eu-west-1", identity, now, &key).unwrap();
+        let header = |name: &str| signed.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        assert_eq!(header("X-Amz-X509-Chain").as_deref(), Some("AQID,BAU="));
+        assert!(header("Authorization").unwrap().contains("SignedHeaders=content-type;host;x-amz-date;x-amz-x509;x-amz-x509-chain,"));
+        assert!(header("Authorization").unwrap().contains("Credential=7/20260102/eu-west-1/rolesanywhere/aws4_request"));
+        assert_eq!(signed.body, br#"{"durationSeconds":900,"roleSessionName":"edge-1"}"#);
+        assert!(signed.canonical_request.contains("\nhost:h:8443\n"));
+    }
 }
