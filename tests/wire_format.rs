@@ -56,7 +56,7 @@ fn encode(s: &str) -> String {
 
 fn check_wire_format(kind: KeyKind, name: &str) {
     let pki = Pki::new();
-    let leaf = pki.leaf(name, kind);
+    let leaf = if kind == KeyKind::EcP521 { pki.p521_leaf(name) } else { pki.leaf(name, kind) };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = capture_one(listener);
@@ -151,4 +151,9 @@ fn openssl_verifies_an_ec_p256_request_rebuilt_from_the_wire() {
 #[test]
 fn openssl_verifies_an_ec_p384_request_rebuilt_from_the_wire() {
     check_wire_format(KeyKind::EcP384, "ec384");
+}
+
+#[test]
+fn openssl_verifies_an_ec_p521_request_rebuilt_from_the_wire() {
+    check_wire_format(KeyKind::EcP521, "ec521");
 }
