@@ -9,7 +9,10 @@ use rolesanywhere_helper::throwaway_pki::{GeneratedKey, KeyKind};
 fn main() {
     let message = vec![b'x'; 180];
     let budget = Duration::from_millis(
-        std::env::var("SIGN_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+        std::env::var("SIGN_BENCH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1500),
     );
     for (name, kind) in [
         ("ecdsap256", KeyKind::EcP256),

@@ -30,7 +30,10 @@ impl Certificate {
         let (rest, cert) = X509Certificate::from_der(der)
             .map_err(|e| Error::bad_input(input, format!("not a valid X.509 certificate: {e}")))?;
         if !rest.is_empty() {
-            return Err(Error::bad_input(input, "trailing bytes after the certificate"));
+            return Err(Error::bad_input(
+                input,
+                "trailing bytes after the certificate",
+            ));
         }
         let validity = cert.validity();
         Ok(Certificate {
@@ -60,15 +63,27 @@ impl Certificate {
         if now > self.not_after {
             return Err(Error::bad_input(
                 input,
-                format!("certificate expired at {} (now {}); renew it", fmt(self.not_after), fmt(now)),
+                format!(
+                    "certificate expired at {} (now {}); renew it",
+                    fmt(self.not_after),
+                    fmt(now)
+                ),
             ));
         }
         Ok(())
     }
 
     /// Fails unless the certificate's public key is `key`'s public half.
-    pub fn check_key_matches(&self, key: &PublicKey, cert_input: &str, key_input: &str) -> Result<()> {
-        let cert_key = self.public_key.as_ref().map_err(|why| Error::bad_input(cert_input, why.clone()))?;
+    pub fn check_key_matches(
+        &self,
+        key: &PublicKey,
+        cert_input: &str,
+        key_input: &str,
+    ) -> Result<()> {
+        let cert_key = self
+            .public_key
+            .as_ref()
+            .map_err(|why| Error::bad_input(cert_input, why.clone()))?;
         if cert_key != key {
             return Err(Error::bad_input(
                 key_input,
@@ -99,7 +114,10 @@ fn subject_public_key(cert: &X509Certificate<'_>) -> std::result::Result<PublicK
                 .map_err(|e| format!("RSA public key: {e}"))?
                 .as_bytes()
                 .to_vec();
-            Ok(PublicKey::Rsa { pkcs1_der, bits: key.n().bit_width() as usize })
+            Ok(PublicKey::Rsa {
+                pkcs1_der,
+                bits: key.n().bit_width() as usize,
+            })
         }
         "1.2.840.10045.2.1" => {
             let curve_oid = spki
@@ -116,13 +134,25 @@ fn subject_public_key(cert: &X509Certificate<'_>) -> std::result::Result<PublicK
             let bad = |_| format!("malformed {} public key in the certificate", curve.name());
             // Decoding and re-encoding gives the uncompressed form whatever the certificate uses.
             let point = match curve {
-                Curve::P256 => p256::PublicKey::from_sec1_bytes(key_bytes).map_err(bad)?.to_sec1_bytes(),
-                Curve::P384 => p384::PublicKey::from_sec1_bytes(key_bytes).map_err(bad)?.to_sec1_bytes(),
-                Curve::P521 => p521::PublicKey::from_sec1_bytes(key_bytes).map_err(bad)?.to_sec1_bytes(),
+                Curve::P256 => p256::PublicKey::from_sec1_bytes(key_bytes)
+                    .map_err(bad)?
+                    .to_sec1_bytes(),
+                Curve::P384 => p384::PublicKey::from_sec1_bytes(key_bytes)
+                    .map_err(bad)?
+                    .to_sec1_bytes(),
+                Curve::P521 => p521::PublicKey::from_sec1_bytes(key_bytes)
+                    .map_err(bad)?
+                    .to_sec1_bytes(),
             };
-            Ok(PublicKey::Ec { curve, point: point.into_vec() })
+            Ok(PublicKey::Ec {
+                curve,
+                point: point.into_vec(),
+            })
         }
-        other => Err(format!("unsupported certificate key algorithm {}", algorithm_name(other))),
+        other => Err(format!(
+            "unsupported certificate key algorithm {}",
+            algorithm_name(other)
+        )),
     }
 }
 
@@ -166,7 +196,10 @@ pub fn parse_bundle(bytes: &[u8], input: &str) -> Result<Vec<Certificate>> {
         } else {
             "no CERTIFICATE block"
         };
-        return Err(Error::bad_input(input, format!("{hint} (found PEM blocks: {})", others.join(", "))));
+        return Err(Error::bad_input(
+            input,
+            format!("{hint} (found PEM blocks: {})", others.join(", ")),
+        ));
     }
     Ok(certs)
 }

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-
 #[derive(Debug, Parser)]
 #[command(
     name = "rolesanywhere-helper",
     about = "Short-lived AWS credentials from an X.509 certificate through IAM Roles Anywhere",
-    disable_version_flag = true
+    disable_version_flag = true,
+    // As Go's pflag: a flag given twice takes the last value.
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,6 +32,88 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Run a local Roles Anywhere endpoint that verifies CreateSession requests (tests, CI)
+    LocalEndpoint(LocalEndpointArgs),
+    /// Try it with no AWS account: throwaway CA, local endpoint, credential-process against it
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LocalEndpointArgs {
+    /// PEM bundle of the trust anchor's CA certificates
+    #[arg(long, value_name = "PATH")]
+    pub ca_bundle: PathBuf,
+    /// ARN of the trust anchor the endpoint serves
+    #[arg(long, value_name = "ARN")]
+    pub trust_anchor_arn: String,
+    /// ARN of the profile the endpoint serves
+    #[arg(long, value_name = "ARN")]
+    pub profile_arn: String,
+    /// ARN of a role the profile allows (repeat for several)
+    #[arg(long = "role-arn", value_name = "ARN", required = true)]
+    pub role_arns: Vec<String>,
+    /// Loopback address to listen on (port 0: any free port)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// TLS server certificate chain (PEM); default: a throwaway one
+    #[arg(long, value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS server private key (PEM)
+    #[arg(long, value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+    /// Write the throwaway TLS CA certificate here (for AWS_CA_BUNDLE)
+    #[arg(long, value_name = "PATH")]
+    pub write_tls_ca: Option<PathBuf>,
+    /// Write the endpoint URL here, atomically, once it is listening
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+    /// Append one JSON verification record per request here (never secrets)
+    #[arg(long, value_name = "PATH")]
+    pub request_log: Option<PathBuf>,
+    /// Fail the next N requests with --fail-status
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fail_next: u32,
+    /// Status of injected failures (503: ServiceUnavailableException, 429: ThrottlingException)
+    #[arg(long, value_name = "CODE", default_value_t = 503, value_parser = clap::value_parser!(u16).range(400..=599))]
+    pub fail_status: u16,
+    /// Close the connection without answering for the next N requests
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub drop_next: u32,
+    /// Delay every answer by this many milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay_ms: u64,
+    /// Largest accepted difference between X-Amz-Date and the endpoint's clock
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_clock_skew: u64,
+    /// Run the endpoint's clock this many seconds off the system clock
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub clock_offset: i64,
+    /// Print a line per request on stderr
+    #[arg(long)]
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum DemoKeyType {
+    #[default]
+    #[value(name = "ec-p256")]
+    EcP256,
+    #[value(name = "ec-p384")]
+    EcP384,
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Key type of the demo client certificate
+    #[arg(long, value_enum, default_value = "ec-p256")]
+    pub key_type: DemoKeyType,
 }
 
 /// Where the certificate and key come from (shared by every command that signs).
@@ -88,7 +171,12 @@ pub struct CredentialArgs {
     #[arg(long, value_name = "ARN", default_value = "")]
     pub role_arn: String,
     /// Session duration in seconds (900 to 43200)
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 3600,
+        allow_negative_numbers = true
+    )]
     pub session_duration: i64,
     /// Region of the endpoint (default: the trust anchor's)
     #[arg(long, value_name = "REGION")]
@@ -155,4 +243,60 @@ pub struct ReadCertificateArgs {
     /// Print debug traces on stderr
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub debug: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_flags_take_the_last_value_as_go_does_but_role_lists_append() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "credential-process",
+            "--role-arn",
+            "first",
+            "--role-arn",
+            "second",
+        ])
+        .unwrap();
+        let Command::CredentialProcess(args) = cli.command else {
+            panic!("wrong command")
+        };
+        assert_eq!(args.role_arn, "second");
+        let cli = Cli::try_parse_from([
+            "x",
+            "local-endpoint",
+            "--ca-bundle",
+            "ca.pem",
+            "--trust-anchor-arn",
+            "t",
+            "--profile-arn",
+            "p",
+            "--role-arn",
+            "r1",
+            "--role-arn",
+            "r2",
+        ])
+        .unwrap();
+        let Command::LocalEndpoint(args) = cli.command else {
+            panic!("wrong command")
+        };
+        assert_eq!(args.role_arns, ["r1", "r2"]);
+    }
+
+    #[test]
+    fn booleans_accept_go_forms() {
+        for (flag, expected) in [
+            ("--debug", Some(true)),
+            ("--debug=true", Some(true)),
+            ("--debug=false", Some(false)),
+        ] {
+            let cli = Cli::try_parse_from(["x", "sign-string", flag]).unwrap();
+            let Command::SignString(args) = cli.command else {
+                panic!("wrong command")
+            };
+            assert_eq!(args.key.debug, expected, "{flag}");
+        }
+    }
 }

@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::certificate::{self, Certificate};
-use crate::cli::{CredentialArgs, DigestName, KeyArgs, ReadCertificateArgs, SignStringArgs, SignStringFormat};
+use crate::cli::{
+    CredentialArgs, DigestName, KeyArgs, ReadCertificateArgs, SignStringArgs, SignStringFormat,
+};
 use crate::credentials::{Credentials, SessionInfo};
 use crate::endpoint::{self, EndpointEnv};
 use crate::error::{Error, Result};
@@ -25,19 +27,31 @@ pub struct Identity {
 
 /// Refuses key sources this build does not handle, with what to use instead.
 fn check_key_source_supported(key: &KeyArgs) -> Result<()> {
-    if key.cert_selector.is_some() || key.system_store_name.is_some() || key.use_latest_expiring_certificate == Some(true) {
+    if key.cert_selector.is_some()
+        || key.system_store_name.is_some()
+        || key.use_latest_expiring_certificate == Some(true)
+    {
         return Err(Error::invalid_argument(
             "--cert-selector",
             "certificate stores exist only on Windows and macOS; on Linux give --certificate and --private-key",
         ));
     }
-    for (flag, value) in [("--certificate", &key.certificate), ("--private-key", &key.private_key)] {
+    for (flag, value) in [
+        ("--certificate", &key.certificate),
+        ("--private-key", &key.private_key),
+    ] {
         if let Some(v) = value {
             if v.starts_with("pkcs11:") {
-                return Err(Error::invalid_argument(flag, "PKCS#11 URIs are not supported by this build yet; export the certificate and use a key file"));
+                return Err(Error::invalid_argument(
+                    flag,
+                    "PKCS#11 URIs are not supported by this build yet; export the certificate and use a key file",
+                ));
             }
             if v.starts_with("handle:") {
-                return Err(Error::invalid_argument(flag, "TPM handles are not supported by this build yet"));
+                return Err(Error::invalid_argument(
+                    flag,
+                    "TPM handles are not supported by this build yet",
+                ));
             }
         }
     }
@@ -53,18 +67,35 @@ pub fn load_signer(key: &KeyArgs) -> Result<Box<dyn Signer>> {
             let bytes = crate::input_file::read_secret(Path::new(cert_path), "--certificate")?;
             return file::parse(&bytes, &format!("--certificate {cert_path}"))
                 .map(|k| Box::new(k) as Box<dyn Signer>)
-                .map_err(|_| Error::invalid_argument("--private-key", "is required (the --certificate file holds no private key)"));
+                .map_err(|_| {
+                    Error::invalid_argument(
+                        "--private-key",
+                        "is required (the --certificate file holds no private key)",
+                    )
+                });
         }
-        _ => return Err(Error::invalid_argument("--private-key", "is required; give the path of the private key file")),
+        _ => {
+            return Err(Error::invalid_argument(
+                "--private-key",
+                "is required; give the path of the private key file",
+            ));
+        }
     };
     Ok(Box::new(file::load(Path::new(path))?))
 }
 
 /// Loads and cross-checks the certificate, chain and key, as of `now`.
-pub fn load_identity(key: &KeyArgs, intermediates: Option<&Path>, now: OffsetDateTime) -> Result<Identity> {
+pub fn load_identity(
+    key: &KeyArgs,
+    intermediates: Option<&Path>,
+    now: OffsetDateTime,
+) -> Result<Identity> {
     check_key_source_supported(key)?;
     let Some(cert_path) = key.certificate.as_deref().filter(|p| !p.is_empty()) else {
-        return Err(Error::invalid_argument("--certificate", "is required; give the path of the certificate file"));
+        return Err(Error::invalid_argument(
+            "--certificate",
+            "is required; give the path of the certificate file",
+        ));
     };
     let leaf = certificate::load_leaf(Path::new(cert_path))?;
     let chain = match intermediates {
@@ -79,20 +110,29 @@ pub fn load_identity(key: &KeyArgs, intermediates: Option<&Path>, now: OffsetDat
     };
     leaf.check_key_matches(signer.public_key(), &cert_input, &key_input)?;
     leaf.check_validity(now, &cert_input)?;
-    Ok(Identity { leaf, chain, signer })
+    Ok(Identity {
+        leaf,
+        chain,
+        signer,
+    })
 }
 
 /// The client options a command line implies: `--no-verify-ssl` and `AWS_CA_BUNDLE`.
 pub fn client_options(args: &CredentialArgs) -> ClientOptions {
     ClientOptions {
         no_verify_ssl: args.no_verify_ssl == Some(true),
-        ca_bundle: std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()).map(Into::into),
+        ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
+            .filter(|v| !v.is_empty())
+            .map(Into::into),
         ..Default::default()
     }
 }
 
 /// Everything `credential-process` does but printing; the same path serves the demo and tests.
-pub fn fetch_credentials(args: &CredentialArgs, options: &ClientOptions) -> Result<(Credentials, SessionInfo)> {
+pub fn fetch_credentials(
+    args: &CredentialArgs,
+    options: &ClientOptions,
+) -> Result<(Credentials, SessionInfo)> {
     let inputs = inputs::validate(
         &args.trust_anchor_arn,
         &args.profile_arn,
@@ -101,8 +141,16 @@ pub fn fetch_credentials(args: &CredentialArgs, options: &ClientOptions) -> Resu
         args.session_duration,
         args.role_session_name.as_deref(),
     )?;
-    let identity = load_identity(&args.key, args.intermediates.as_deref(), OffsetDateTime::now_utc())?;
-    let endpoint = endpoint::resolve(&inputs.region, args.endpoint.as_deref(), &EndpointEnv::from_process())?;
+    let identity = load_identity(
+        &args.key,
+        args.intermediates.as_deref(),
+        OffsetDateTime::now_utc(),
+    )?;
+    let endpoint = endpoint::resolve(
+        &inputs.region,
+        args.endpoint.as_deref(),
+        &EndpointEnv::from_process(),
+    )?;
     let client = SessionClient::new(endpoint, options)?;
     let params = CreateSessionParams {
         trust_anchor_arn: inputs.trust_anchor_arn.clone(),
@@ -119,7 +167,14 @@ pub fn fetch_credentials(args: &CredentialArgs, options: &ClientOptions) -> Resu
     };
     let host = client.endpoint().host_header.clone();
     let sign = |now: OffsetDateTime| {
-        sigv4x509::sign_create_session(&params, &host, &inputs.region, signing_identity, now, identity.signer.as_ref())
+        sigv4x509::sign_create_session(
+            &params,
+            &host,
+            &inputs.region,
+            signing_identity,
+            now,
+            identity.signer.as_ref(),
+        )
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -156,9 +211,17 @@ pub fn sign_string(args: &SignStringArgs) -> Result<Vec<u8>> {
     let signer = load_signer(&args.key)?;
     if let Some(cert_path) = args.key.certificate.as_deref().filter(|p| !p.is_empty()) {
         let cert = certificate::load_leaf(Path::new(cert_path))?;
-        let key_input = args.key.private_key.as_deref().map(|p| format!("--private-key {p}"));
+        let key_input = args
+            .key
+            .private_key
+            .as_deref()
+            .map(|p| format!("--private-key {p}"));
         let cert_input = format!("--certificate {cert_path}");
-        cert.check_key_matches(signer.public_key(), &cert_input, key_input.as_deref().unwrap_or(&cert_input))?;
+        cert.check_key_matches(
+            signer.public_key(),
+            &cert_input,
+            key_input.as_deref().unwrap_or(&cert_input),
+        )?;
     }
     let digest = match args.digest {
         DigestName::Sha256 => Digest::Sha256,
@@ -183,15 +246,24 @@ pub fn read_certificate_data(args: &ReadCertificateArgs) -> Result<String> {
         ));
     }
     let Some(path) = args.certificate.as_deref().filter(|p| !p.is_empty()) else {
-        return Err(Error::invalid_argument("--certificate", "is required; give the path of the certificate file"));
+        return Err(Error::invalid_argument(
+            "--certificate",
+            "is required; give the path of the certificate file",
+        ));
     };
     if path.starts_with("pkcs11:") {
-        return Err(Error::invalid_argument("--certificate", "PKCS#11 URIs are not supported by this build yet"));
+        return Err(Error::invalid_argument(
+            "--certificate",
+            "PKCS#11 URIs are not supported by this build yet",
+        ));
     }
     let cert = certificate::load_leaf(Path::new(path))?;
     use base64::Engine as _;
     let key_type = cert.public_key.as_ref().map(|k| k.key_type()).unwrap_or("");
-    let algorithms: Vec<String> = ["SHA256", "SHA384", "SHA512"].iter().map(|d| format!("{key_type}{d}")).collect();
+    let algorithms: Vec<String> = ["SHA256", "SHA384", "SHA512"]
+        .iter()
+        .map(|d| format!("{key_type}{d}"))
+        .collect();
     // A struct, not a map: AWS's helper prints the fields in this order.
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]

@@ -64,20 +64,31 @@ struct WireCredentials {
 
 /// Parses a CreateSession success body. The body buffer is the caller's to zeroize.
 pub fn parse_create_session(body: &[u8]) -> Result<(Credentials, SessionInfo)> {
-    let malformed = |why: String| Error::Unavailable(format!("CreateSession answered with an unusable body: {why}"));
-    let mut response: CreateSessionResponse =
-        serde_json::from_slice(body).map_err(|e| malformed(format!("not the expected JSON ({e})")))?;
+    let malformed = |why: String| {
+        Error::Unavailable(format!(
+            "CreateSession answered with an unusable body: {why}"
+        ))
+    };
+    let mut response: CreateSessionResponse = serde_json::from_slice(body)
+        .map_err(|e| malformed(format!("not the expected JSON ({e})")))?;
     let Some(mut entry) = response.credential_set.drain(..).next() else {
         return Err(malformed("credentialSet is empty".into()));
     };
     let Some(wire) = entry.credentials.take() else {
         return Err(malformed("credentialSet[0] has no credentials".into()));
     };
-    if wire.access_key_id.is_empty() || wire.secret_access_key.is_empty() || wire.session_token.is_empty() {
+    if wire.access_key_id.is_empty()
+        || wire.secret_access_key.is_empty()
+        || wire.session_token.is_empty()
+    {
         return Err(malformed("the credentials are empty".into()));
     }
-    let expiration = parse_timestamp(&wire.expiration)
-        .ok_or_else(|| malformed(format!("expiration '{}' is not a timestamp", wire.expiration)))?;
+    let expiration = parse_timestamp(&wire.expiration).ok_or_else(|| {
+        malformed(format!(
+            "expiration '{}' is not a timestamp",
+            wire.expiration
+        ))
+    })?;
     let credentials = Credentials {
         access_key_id: wire.access_key_id.clone(),
         secret_access_key: wire.secret_access_key.clone(),
@@ -109,7 +120,10 @@ mod tests {
         let (creds, info) = parse_create_session(body).unwrap();
         assert_eq!(creds.access_key_id, "ASIAX");
         assert_eq!(creds.expiration.unix_timestamp(), 1795680000);
-        assert_eq!(info.assumed_role_arn.as_deref(), Some("arn:aws:sts::123456789012:assumed-role/r/s"));
+        assert_eq!(
+            info.assumed_role_arn.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/r/s")
+        );
         let debug = format!("{creds:?}");
         assert!(!debug.contains("wJalrSECRET") && !debug.contains("TOKENVALUE"));
     }

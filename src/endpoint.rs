@@ -16,7 +16,11 @@ impl EndpointEnv {
     /// Reads `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT` and
     /// `AWS_ENDPOINT_URL_ROLESANYWHERE` (ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`).
     pub fn from_process() -> Self {
-        let flag = |name: &str| std::env::var(name).map(|v| v.trim().eq_ignore_ascii_case("true")).unwrap_or(false);
+        let flag = |name: &str| {
+            std::env::var(name)
+                .map(|v| v.trim().eq_ignore_ascii_case("true"))
+                .unwrap_or(false)
+        };
         let ignore_urls = flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
         EndpointEnv {
             use_fips: flag("AWS_USE_FIPS_ENDPOINT"),
@@ -24,7 +28,9 @@ impl EndpointEnv {
             endpoint_url: if ignore_urls {
                 None
             } else {
-                std::env::var("AWS_ENDPOINT_URL_ROLESANYWHERE").ok().filter(|v| !v.trim().is_empty())
+                std::env::var("AWS_ENDPOINT_URL_ROLESANYWHERE")
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
             },
         }
     }
@@ -58,21 +64,39 @@ pub fn resolve(region: &str, explicit: Option<&str>, env: &EndpointEnv) -> Resul
         "aws-eusc" => ("amazonaws.eu", "amazonaws.eu"),
         _ => ("amazonaws.com", "api.aws"),
     };
-    let service = if env.use_fips { "rolesanywhere-fips" } else { "rolesanywhere" };
-    let domain = if env.use_dualstack { dualstack_suffix } else { suffix };
+    let service = if env.use_fips {
+        "rolesanywhere-fips"
+    } else {
+        "rolesanywhere"
+    };
+    let domain = if env.use_dualstack {
+        dualstack_suffix
+    } else {
+        suffix
+    };
     parse("region", &format!("https://{service}.{region}.{domain}"))
 }
 
 fn parse(source: &str, value: &str) -> Result<Endpoint> {
     let value = value.trim();
-    let with_scheme = if value.contains("://") { value.to_string() } else { format!("https://{value}") };
+    let with_scheme = if value.contains("://") {
+        value.to_string()
+    } else {
+        format!("https://{value}")
+    };
     let url = reqwest::Url::parse(&with_scheme)
         .map_err(|e| Error::invalid_argument(source, format!("'{value}' is not a URL: {e}")))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(Error::invalid_argument(source, format!("'{value}' must be an https:// URL")));
+        return Err(Error::invalid_argument(
+            source,
+            format!("'{value}' must be an https:// URL"),
+        ));
     }
     let Some(host) = url.host_str() else {
-        return Err(Error::invalid_argument(source, format!("'{value}' has no host")));
+        return Err(Error::invalid_argument(
+            source,
+            format!("'{value}' has no host"),
+        ));
     };
     let host_header = match url.port() {
         Some(port) => format!("{host}:{port}"),
@@ -81,10 +105,16 @@ fn parse(source: &str, value: &str) -> Result<Endpoint> {
     let is_loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
         None => false,
     };
-    Ok(Endpoint { url, host_header, is_loopback })
+    Ok(Endpoint {
+        url,
+        host_header,
+        is_loopback,
+    })
 }
 
 #[cfg(test)]
@@ -98,22 +128,59 @@ mod tests {
     #[test]
     fn resolves_every_partition_and_variant() {
         let plain = EndpointEnv::default();
-        let fips = EndpointEnv { use_fips: true, ..Default::default() };
-        let dual = EndpointEnv { use_dualstack: true, ..Default::default() };
-        let both = EndpointEnv { use_fips: true, use_dualstack: true, ..Default::default() };
-        assert_eq!(host("us-east-1", &plain), "https://rolesanywhere.us-east-1.amazonaws.com/");
-        assert_eq!(host("us-east-1", &fips), "https://rolesanywhere-fips.us-east-1.amazonaws.com/");
-        assert_eq!(host("us-east-1", &dual), "https://rolesanywhere.us-east-1.api.aws/");
-        assert_eq!(host("us-east-2", &both), "https://rolesanywhere-fips.us-east-2.api.aws/");
-        assert_eq!(host("cn-north-1", &plain), "https://rolesanywhere.cn-north-1.amazonaws.com.cn/");
-        assert_eq!(host("us-gov-west-1", &fips), "https://rolesanywhere-fips.us-gov-west-1.amazonaws.com/");
-        assert_eq!(host("us-iso-east-1", &plain), "https://rolesanywhere.us-iso-east-1.c2s.ic.gov/");
-        assert_eq!(host("us-isob-east-1", &plain), "https://rolesanywhere.us-isob-east-1.sc2s.sgov.gov/");
+        let fips = EndpointEnv {
+            use_fips: true,
+            ..Default::default()
+        };
+        let dual = EndpointEnv {
+            use_dualstack: true,
+            ..Default::default()
+        };
+        let both = EndpointEnv {
+            use_fips: true,
+            use_dualstack: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            host("us-east-1", &plain),
+            "https://rolesanywhere.us-east-1.amazonaws.com/"
+        );
+        assert_eq!(
+            host("us-east-1", &fips),
+            "https://rolesanywhere-fips.us-east-1.amazonaws.com/"
+        );
+        assert_eq!(
+            host("us-east-1", &dual),
+            "https://rolesanywhere.us-east-1.api.aws/"
+        );
+        assert_eq!(
+            host("us-east-2", &both),
+            "https://rolesanywhere-fips.us-east-2.api.aws/"
+        );
+        assert_eq!(
+            host("cn-north-1", &plain),
+            "https://rolesanywhere.cn-north-1.amazonaws.com.cn/"
+        );
+        assert_eq!(
+            host("us-gov-west-1", &fips),
+            "https://rolesanywhere-fips.us-gov-west-1.amazonaws.com/"
+        );
+        assert_eq!(
+            host("us-iso-east-1", &plain),
+            "https://rolesanywhere.us-iso-east-1.c2s.ic.gov/"
+        );
+        assert_eq!(
+            host("us-isob-east-1", &plain),
+            "https://rolesanywhere.us-isob-east-1.sc2s.sgov.gov/"
+        );
     }
 
     #[test]
     fn explicit_endpoint_wins_over_environment() {
-        let env = EndpointEnv { endpoint_url: Some("https://env.example:8443".into()), ..Default::default() };
+        let env = EndpointEnv {
+            endpoint_url: Some("https://env.example:8443".into()),
+            ..Default::default()
+        };
         let from_env = resolve("us-east-1", None, &env).unwrap();
         assert_eq!(from_env.host_header, "env.example:8443");
         let explicit = resolve("us-east-1", Some("127.0.0.1:9443"), &env).unwrap();
@@ -121,7 +188,12 @@ mod tests {
         assert_eq!(explicit.host_header, "127.0.0.1:9443");
         assert!(explicit.is_loopback);
         assert!(!from_env.is_loopback);
-        assert_eq!(resolve("us-east-1", Some("https://h:443"), &env).unwrap().host_header, "h");
+        assert_eq!(
+            resolve("us-east-1", Some("https://h:443"), &env)
+                .unwrap()
+                .host_header,
+            "h"
+        );
         assert!(resolve("us-east-1", Some("ftp://h"), &env).is_err());
     }
 }

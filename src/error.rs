@@ -79,11 +79,17 @@ pub enum Error {
 
 impl Error {
     pub fn invalid_argument(flag: impl Into<String>, problem: impl Into<String>) -> Self {
-        Error::InvalidArgument { flag: flag.into(), problem: problem.into() }
+        Error::InvalidArgument {
+            flag: flag.into(),
+            problem: problem.into(),
+        }
     }
 
     pub fn bad_input(input: impl Into<String>, problem: impl Into<String>) -> Self {
-        Error::BadInput { input: input.into(), problem: problem.into() }
+        Error::BadInput {
+            input: input.into(),
+            problem: problem.into(),
+        }
     }
 
     pub fn class(&self) -> ExitClass {

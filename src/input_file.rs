@@ -29,7 +29,10 @@ pub fn read_secret(path: &Path, flag: &str) -> Result<Zeroizing<Vec<u8>>> {
         _ => Error::bad_input(&input, format!("cannot read: {e}")),
     })?;
     if metadata.is_dir() {
-        return Err(Error::bad_input(&input, "is a directory; give the path of a file"));
+        return Err(Error::bad_input(
+            &input,
+            "is a directory; give the path of a file",
+        ));
     }
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => {
@@ -57,6 +60,9 @@ pub fn pem_blocks(bytes: &[u8], input: &str) -> Result<Vec<PemBlock>> {
     }
     Ok(blocks
         .into_iter()
-        .map(|block| PemBlock { tag: block.tag().to_string(), contents: Zeroizing::new(block.into_contents()) })
+        .map(|block| PemBlock {
+            tag: block.tag().to_string(),
+            contents: Zeroizing::new(block.into_contents()),
+        })
         .collect())
 }

@@ -4,8 +4,16 @@
 use crate::error::{Error, Result};
 
 /// The partitions AWS has, each a prefix of its region names.
-pub const PARTITIONS: &[&str] =
-    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+pub const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
 
 /// A parsed ARN: `arn:<partition>:<service>:<region>:<account>:<resource>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +57,17 @@ const ROLE: ArnKind = ArnKind {
 };
 
 fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
-    let bad = |why: String| Error::invalid_argument(kind.flag, format!("{why}; expected an ARN like {}", kind.example));
+    let bad = |why: String| {
+        Error::invalid_argument(
+            kind.flag,
+            format!("{why}; expected an ARN like {}", kind.example),
+        )
+    };
     if value.is_empty() {
-        return Err(Error::invalid_argument(kind.flag, format!("is required; give an ARN like {}", kind.example)));
+        return Err(Error::invalid_argument(
+            kind.flag,
+            format!("is required; give an ARN like {}", kind.example),
+        ));
     }
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     if parts.len() != 6 || parts[0] != "arn" {
@@ -68,22 +84,36 @@ fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
         return Err(bad(format!("unknown partition '{}'", arn.partition)));
     }
     if arn.service != kind.service {
-        return Err(bad(format!("is an ARN of service '{}', not '{}'", arn.service, kind.service)));
+        return Err(bad(format!(
+            "is an ARN of service '{}', not '{}'",
+            arn.service, kind.service
+        )));
     }
     if kind.regional && !is_region_name(&arn.region) {
         return Err(bad(format!("region '{}' is not a region name", arn.region)));
     }
     if !kind.regional && !arn.region.is_empty() {
-        return Err(bad(format!("an IAM ARN has no region, found '{}'", arn.region)));
+        return Err(bad(format!(
+            "an IAM ARN has no region, found '{}'",
+            arn.region
+        )));
     }
     if arn.account.len() != 12 || !arn.account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(format!("account '{}' is not a 12-digit account ID", arn.account)));
+        return Err(bad(format!(
+            "account '{}' is not a 12-digit account ID",
+            arn.account
+        )));
     }
     let Some(name) = arn.resource.strip_prefix(kind.resource_prefix) else {
-        return Err(bad(format!("resource '{}' does not start with '{}'", arn.resource, kind.resource_prefix)));
+        return Err(bad(format!(
+            "resource '{}' does not start with '{}'",
+            arn.resource, kind.resource_prefix
+        )));
     };
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad(format!("resource name '{name}' is empty or has white space")));
+        return Err(bad(format!(
+            "resource name '{name}' is empty or has white space"
+        )));
     }
     Ok(arn)
 }
@@ -92,7 +122,9 @@ fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
 pub fn is_region_name(region: &str) -> bool {
     !region.is_empty()
         && region.len() <= 32
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !region.starts_with('-')
         && !region.ends_with('-')
         && region.contains('-')
@@ -109,7 +141,11 @@ pub fn partition_of_region(region: &str) -> &'static str {
         ("eu-isoe-", "aws-iso-e"),
         ("eusc-", "aws-eusc"),
     ];
-    PREFIXES.iter().find(|(prefix, _)| region.starts_with(prefix)).map(|(_, p)| *p).unwrap_or("aws")
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map(|(_, p)| *p)
+        .unwrap_or("aws")
 }
 
 /// Validated CreateSession inputs and the region to call.
@@ -151,14 +187,20 @@ pub fn validate(
         if arn.partition != trust_anchor.partition {
             return Err(Error::invalid_argument(
                 flag,
-                format!("partition '{}' differs from the trust anchor's '{}'", arn.partition, trust_anchor.partition),
+                format!(
+                    "partition '{}' differs from the trust anchor's '{}'",
+                    arn.partition, trust_anchor.partition
+                ),
             ));
         }
     }
     let region = match region {
         Some(r) if !r.is_empty() => {
             if !is_region_name(r) {
-                return Err(Error::invalid_argument("--region", format!("'{r}' is not a region name like us-east-1")));
+                return Err(Error::invalid_argument(
+                    "--region",
+                    format!("'{r}' is not a region name like us-east-1"),
+                ));
             }
             r.to_string()
         }
@@ -167,7 +209,9 @@ pub fn validate(
     if !(900..=43200).contains(&duration_seconds) {
         return Err(Error::invalid_argument(
             "--session-duration",
-            format!("{duration_seconds} is out of range; give 900 to 43200 seconds (15 minutes to 12 hours)"),
+            format!(
+                "{duration_seconds} is out of range; give 900 to 43200 seconds (15 minutes to 12 hours)"
+            ),
         ));
     }
     if let Some(name) = role_session_name {
@@ -188,7 +232,9 @@ pub fn validate(
 
 /// A role session name is 2 to 64 characters of `[A-Za-z0-9_+=,.@-]`.
 pub fn validate_role_session_name(name: &str) -> Result<()> {
-    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
     if !(2..=64).contains(&name.len()) || !valid_chars {
         return Err(Error::invalid_argument(
             "--role-session-name",
@@ -210,18 +256,33 @@ mod tests {
     fn accepts_valid_inputs_and_takes_region_from_trust_anchor() {
         let inputs = validate(TA, PR, RO, None, 3600, Some("host-1@site")).unwrap();
         assert_eq!(inputs.region, "us-east-1");
-        assert_eq!(validate(TA, PR, RO, Some("eu-west-1"), 900, None).unwrap().region, "eu-west-1");
+        assert_eq!(
+            validate(TA, PR, RO, Some("eu-west-1"), 900, None)
+                .unwrap()
+                .region,
+            "eu-west-1"
+        );
     }
 
     #[test]
     fn rejects_bad_arns_with_the_flag_named() {
         let cases = [
             (RO, PR, RO, "--trust-anchor-arn"),
-            (TA, "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/x", RO, "--profile-arn"),
+            (
+                TA,
+                "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/x",
+                RO,
+                "--profile-arn",
+            ),
             (TA, PR, "arn:aws:iam::12345:role/x", "--role-arn"),
             (TA, PR, "role/x", "--role-arn"),
             (TA, PR, "arn:aws:sts::123456789012:role/x", "--role-arn"),
-            (TA, "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/x", RO, "--profile-arn"),
+            (
+                TA,
+                "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/x",
+                RO,
+                "--profile-arn",
+            ),
             (TA, PR, "arn:aws-cn:iam::123456789012:role/x", "--role-arn"),
         ];
         for (ta, pr, ro, flag) in cases {

@@ -9,13 +9,21 @@ use rolesanywhere_helper::cli::{Cli, Command};
 use rolesanywhere_helper::{Error, commands};
 
 fn init_logging(debug: bool) {
-    let level = if debug { tracing::Level::DEBUG } else { tracing::Level::WARN };
+    let level = if debug {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::WARN
+    };
     let filter = tracing_subscriber::filter::Targets::new()
         .with_target("rolesanywhere_helper", level)
         .with_default(tracing::Level::WARN);
     use tracing_subscriber::prelude::*;
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
         .with(filter)
         .init();
 }
@@ -35,10 +43,24 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
             init_logging(args.debug == Some(true));
             commands::read_certificate_data(&args).map(String::into_bytes)
         }
+        Command::LocalEndpoint(args) => {
+            init_logging(args.debug);
+            rolesanywhere_helper::local_endpoint::run_cli(&args)?;
+            Ok(Vec::new())
+        }
+        Command::Demo(args) => {
+            init_logging(false);
+            rolesanywhere_helper::demo::run(&args).map(|output| output.as_bytes().to_vec())
+        }
         Command::Version => Ok(format!("{}\n", env!("CARGO_PKG_VERSION")).into_bytes()),
         Command::Completion { shell } => {
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "rolesanywhere-helper", &mut script);
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "rolesanywhere-helper",
+                &mut script,
+            );
             Ok(script)
         }
     }

@@ -37,7 +37,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `retry` (1-based): full jitter over an exponential cap.
     pub fn backoff(&self, retry: u32, random_fraction: f64) -> Duration {
-        let cap = self.base_delay.saturating_mul(1u32 << retry.min(16)).min(self.max_delay);
+        let cap = self
+            .base_delay
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.max_delay);
         cap.mul_f64(random_fraction.clamp(0.0, 1.0))
     }
 }
@@ -78,8 +81,14 @@ impl SessionClient {
         if endpoint.is_loopback {
             builder = builder.no_proxy();
         }
-        let http = builder.build().map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))?;
-        Ok(SessionClient { http, endpoint, retry: options.retry })
+        let http = builder
+            .build()
+            .map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))?;
+        Ok(SessionClient {
+            http,
+            endpoint,
+            retry: options.retry,
+        })
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -111,8 +120,12 @@ impl SessionClient {
         let mut last_problem = String::new();
         for attempt in 1..=self.retry.max_attempts {
             if attempt > 1 {
-                let wait = self.retry.backoff(attempt - 1, random_fraction());
-                tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying CreateSession");
+                let wait = self.retry.backoff(attempt - 1, crate::random::fraction());
+                tracing::debug!(
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying CreateSession"
+                );
                 tokio::time::sleep(wait).await;
             }
             let request = sign(OffsetDateTime::now_utc())?;
@@ -147,17 +160,32 @@ impl SessionClient {
             Ok(response) => response,
             Err(e) => {
                 let problem = describe_transport_error(&e, &self.endpoint.url);
-                tracing::debug!(attempt, elapsed_ms = sent.elapsed().as_millis() as u64, "{problem}");
+                tracing::debug!(
+                    attempt,
+                    elapsed_ms = sent.elapsed().as_millis() as u64,
+                    "{problem}"
+                );
                 return Ok(Attempt::Retry(problem));
             }
         };
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let request_id = header("x-amzn-requestid");
         let error_type_header = header("x-amzn-errortype");
         let body = match response.bytes().await {
             Ok(bytes) => Zeroizing::new(bytes.to_vec()),
-            Err(e) => return Ok(Attempt::Retry(describe_transport_error(&e, &self.endpoint.url))),
+            Err(e) => {
+                return Ok(Attempt::Retry(describe_transport_error(
+                    &e,
+                    &self.endpoint.url,
+                )));
+            }
         };
         tracing::debug!(attempt, status, elapsed_ms = sent.elapsed().as_millis() as u64, request_id = ?request_id, "CreateSession answered");
         if (200..300).contains(&status) {
@@ -188,13 +216,25 @@ fn describe_transport_error(error: &reqwest::Error, endpoint: &reqwest::Url) -> 
     } else {
         "request failed"
     };
-    if cause.is_empty() { format!("{kind} to {endpoint}") } else { format!("{kind} to {endpoint}: {cause}") }
+    if cause.is_empty() {
+        format!("{kind} to {endpoint}")
+    } else {
+        format!("{kind} to {endpoint}: {cause}")
+    }
 }
 
 /// Reads the error type and message from the headers and JSON body AWS services use.
-pub fn service_error(status: u16, type_header: Option<&str>, body: &[u8], request_id: Option<String>) -> ServiceError {
+pub fn service_error(
+    status: u16,
+    type_header: Option<&str>,
+    body: &[u8],
+    request_id: Option<String>,
+) -> ServiceError {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-    let text = |keys: &[&str]| keys.iter().find_map(|k| json.get(*k).and_then(|v| v.as_str()).map(str::to_string));
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| json.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+    };
     // `X-Amzn-ErrorType: AccessDeniedException:http://internal.amazon.com/...` and
     // `"__type": "com.amazonaws#AccessDeniedException"` both carry the bare name.
     let clean = |raw: &str| {
@@ -209,7 +249,12 @@ pub fn service_error(status: u16, type_header: Option<&str>, body: &[u8], reques
         let raw = String::from_utf8_lossy(body);
         raw.chars().filter(|c| !c.is_control()).take(200).collect()
     });
-    ServiceError { status, error_type, message, request_id }
+    ServiceError {
+        status,
+        error_type,
+        message,
+        request_id,
+    }
 }
 
 /// What a user should do about a refusal.
@@ -236,15 +281,6 @@ pub fn advice_for(error: &ServiceError) -> String {
     }
 }
 
-/// A number in [0, 1) from the OS random source, for backoff jitter.
-fn random_fraction() -> f64 {
-    let mut bytes = [0u8; 8];
-    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {
-        return 0.5;
-    }
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,13 +296,26 @@ mod tests {
 
     #[test]
     fn reads_error_type_from_header_or_body() {
-        let e = service_error(403, Some("AccessDeniedException:http://internal"), br#"{"message":"Untrusted signing certificate"}"#, None);
+        let e = service_error(
+            403,
+            Some("AccessDeniedException:http://internal"),
+            br#"{"message":"Untrusted signing certificate"}"#,
+            None,
+        );
         assert_eq!(e.error_type, "AccessDeniedException");
         assert_eq!(e.message, "Untrusted signing certificate");
         assert!(advice_for(&e).contains("--intermediates"));
-        let e = service_error(400, None, br#"{"__type":"com.amazonaws#ValidationException","Message":"bad"}"#, Some("r1".into()));
+        let e = service_error(
+            400,
+            None,
+            br#"{"__type":"com.amazonaws#ValidationException","Message":"bad"}"#,
+            Some("r1".into()),
+        );
         assert_eq!(e.error_type, "ValidationException");
-        assert_eq!(e.to_string(), "HTTP 400 ValidationException: bad (request id r1)");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 400 ValidationException: bad (request id r1)"
+        );
         let e = service_error(502, None, b"<html>bad gateway</html>", None);
         assert_eq!(e.error_type, "HTTP502");
     }

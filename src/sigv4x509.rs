@@ -57,10 +57,16 @@ pub fn canonical_uri(path: &str, normalize: bool) -> String {
 /// The canonical query string of decoded `(name, value)` pairs: each part encoded, then sorted
 /// by name and value.
 pub fn canonical_query(params: &[(String, String)]) -> String {
-    let mut encoded: Vec<(String, String)> =
-        params.iter().map(|(k, v)| (uri_encode(k, false), uri_encode(v, false))).collect();
+    let mut encoded: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+        .collect();
     encoded.sort();
-    encoded.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    encoded
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The canonical header block (each line `name:value\n`) and the `SignedHeaders` list.
@@ -81,8 +87,15 @@ pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
         }
     }
     merged.sort_by(|a, b| a.0.cmp(&b.0));
-    let block = merged.iter().map(|(n, v)| format!("{n}:{v}\n")).collect::<String>();
-    let signed = merged.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(";");
+    let block = merged
+        .iter()
+        .map(|(n, v)| format!("{n}:{v}\n"))
+        .collect::<String>();
+    let signed = merged
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
     (block, signed)
 }
 
@@ -111,8 +124,16 @@ pub fn credential_scope(date: &str, region: &str, service: &str) -> String {
 }
 
 /// The string to sign: algorithm, request time, scope and the hash of the canonical request.
-pub fn string_to_sign(algorithm: &str, amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!("{algorithm}\n{amz_date}\n{scope}\n{}", hex_sha256(canonical_request.as_bytes()))
+pub fn string_to_sign(
+    algorithm: &str,
+    amz_date: &str,
+    scope: &str,
+    canonical_request: &str,
+) -> String {
+    format!(
+        "{algorithm}\n{amz_date}\n{scope}\n{}",
+        hex_sha256(canonical_request.as_bytes())
+    )
 }
 
 /// The `X-Amz-Date` form of a time (`YYYYMMDDTHHMMSSZ`, UTC) and its date part.
@@ -186,7 +207,10 @@ pub fn sign_create_session(
     let query = vec![
         ("profileArn".to_string(), params.profile_arn.clone()),
         ("roleArn".to_string(), params.role_arn.clone()),
-        ("trustAnchorArn".to_string(), params.trust_anchor_arn.clone()),
+        (
+            "trustAnchorArn".to_string(),
+            params.trust_anchor_arn.clone(),
+        ),
     ];
     let canonical_query = canonical_query(&query);
 
@@ -195,7 +219,8 @@ pub fn sign_create_session(
     if let Some(name) = &params.role_session_name {
         body.insert("roleSessionName".into(), name.clone().into());
     }
-    let body = serde_json::to_vec(&body).map_err(|e| Error::Internal(format!("request body: {e}")))?;
+    let body =
+        serde_json::to_vec(&body).map_err(|e| Error::Internal(format!("request body: {e}")))?;
 
     let (amz_date, date) = amz_date(now);
     let mut headers = vec![
@@ -205,7 +230,11 @@ pub fn sign_create_session(
         ("X-Amz-X509".to_string(), b64.encode(identity.leaf_der)),
     ];
     if !identity.chain_der.is_empty() {
-        let chain = identity.chain_der.iter().map(|der| b64.encode(der)).collect::<Vec<_>>();
+        let chain = identity
+            .chain_der
+            .iter()
+            .map(|der| b64.encode(der))
+            .collect::<Vec<_>>();
         headers.push(("X-Amz-X509-Chain".to_string(), chain.join(",")));
     }
 
@@ -224,7 +253,13 @@ pub fn sign_create_session(
     let signature = signer.sign(string_to_sign.as_bytes(), Digest::Sha256)?;
     headers.push((
         "Authorization".to_string(),
-        authorization(algorithm, identity.serial_decimal, &scope, &signed_headers, &signature),
+        authorization(
+            algorithm,
+            identity.serial_decimal,
+            &scope,
+            &signed_headers,
+            &signature,
+        ),
     ));
 
     Ok(SignedRequest {
@@ -242,7 +277,10 @@ mod tests {
 
     #[test]
     fn encodes_like_rfc3986() {
-        assert_eq!(uri_encode("arn:aws:iam::1:role/x y", false), "arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx%20y");
+        assert_eq!(
+            uri_encode("arn:aws:iam::1:role/x y", false),
+            "arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx%20y"
+        );
         assert_eq!(uri_encode("/a b/c~", true), "/a%20b/c~");
         assert_eq!(uri_encode("ሴ", false), "%E1%88%B4");
     }
@@ -272,7 +310,10 @@ mod tests {
     #[test]
     fn formats_amz_date() {
         let t = time::macros::datetime!(2015-08-30 12:36:00 UTC);
-        assert_eq!(amz_date(t), ("20150830T123600Z".to_string(), "20150830".to_string()));
+        assert_eq!(
+            amz_date(t),
+            ("20150830T123600Z".to_string(), "20150830".to_string())
+        );
         let shifted = time::macros::datetime!(2015-08-30 23:36:00 -2);
         assert_eq!(amz_date(shifted).0, "20150831T013600Z");
     }
@@ -283,8 +324,15 @@ mod tests {
     fn rsa_known_answer_matches_an_independent_implementation() {
         let expected: serde_json::Value =
             serde_json::from_str(include_str!("../certs/kat-rsa2048.expected.json")).unwrap();
-        let key = crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key").unwrap();
-        let cert = crate::certificate::parse_bundle(include_bytes!("../certs/kat-rsa2048.pem"), "kat cert").unwrap().remove(0);
+        let key =
+            crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key")
+                .unwrap();
+        let cert = crate::certificate::parse_bundle(
+            include_bytes!("../certs/kat-rsa2048.pem"),
+            "kat cert",
+        )
+        .unwrap()
+        .remove(0);
         let text = |k: &str| expected[k].as_str().unwrap().to_string();
         let params = CreateSessionParams {
             trust_anchor_arn: text("trustAnchorArn"),
@@ -293,22 +341,43 @@ mod tests {
             duration_seconds: 3600,
             role_session_name: None,
         };
-        let identity = SigningIdentity { leaf_der: &cert.der, chain_der: &[], serial_decimal: &cert.serial_decimal };
+        let identity = SigningIdentity {
+            leaf_der: &cert.der,
+            chain_der: &[],
+            serial_decimal: &cert.serial_decimal,
+        };
         let now = time::macros::datetime!(2026-01-02 03:04:05 UTC);
-        let signed = sign_create_session(&params, &text("host"), &text("region"), identity, now, &key).unwrap();
+        let signed =
+            sign_create_session(&params, &text("host"), &text("region"), identity, now, &key)
+                .unwrap();
         assert_eq!(signed.canonical_request, text("canonical_request"));
         assert_eq!(signed.string_to_sign, text("string_to_sign"));
-        let authorization = signed.headers.iter().find(|(n, _)| n == "Authorization").unwrap();
+        let authorization = signed
+            .headers
+            .iter()
+            .find(|(n, _)| n == "Authorization")
+            .unwrap();
         assert_eq!(authorization.1, text("authorization"));
         assert_eq!(signed.body, br#"{"durationSeconds":3600}"#);
     }
 
     #[test]
     fn chain_header_is_signed_and_never_holds_the_leaf() {
-        let key = crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key").unwrap();
-        let cert = crate::certificate::parse_bundle(include_bytes!("../certs/kat-rsa2048.pem"), "kat cert").unwrap().remove(0);
+        let key =
+            crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key")
+                .unwrap();
+        let cert = crate::certificate::parse_bundle(
+            include_bytes!("../certs/kat-rsa2048.pem"),
+            "kat cert",
+        )
+        .unwrap()
+        .remove(0);
         let chain = vec![vec![1u8, 2, 3], vec![4u8, 5]];
-        let identity = SigningIdentity { leaf_der: &cert.der, chain_der: &chain, serial_decimal: "7" };
+        let identity = SigningIdentity {
+            leaf_der: &cert.der,
+            chain_der: &chain,
+            serial_decimal: "7",
+        };
         let params = CreateSessionParams {
             trust_anchor_arn: "ta".into(),
             profile_arn: "p".into(),
@@ -317,12 +386,30 @@ mod tests {
             role_session_name: Some("edge-1".into()),
         };
         let now = time::macros::datetime!(2026-01-02 03:04:05 UTC);
-        let signed = sign_create_session(&params, "h:8443", "eu-west-1", identity, now, &key).unwrap();
-        let header = |name: &str| signed.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let signed =
+            sign_create_session(&params, "h:8443", "eu-west-1", identity, now, &key).unwrap();
+        let header = |name: &str| {
+            signed
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
         assert_eq!(header("X-Amz-X509-Chain").as_deref(), Some("AQID,BAU="));
-        assert!(header("Authorization").unwrap().contains("SignedHeaders=content-type;host;x-amz-date;x-amz-x509;x-amz-x509-chain,"));
-        assert!(header("Authorization").unwrap().contains("Credential=7/20260102/eu-west-1/rolesanywhere/aws4_request"));
-        assert_eq!(signed.body, br#"{"durationSeconds":900,"roleSessionName":"edge-1"}"#);
+        assert!(
+            header("Authorization").unwrap().contains(
+                "SignedHeaders=content-type;host;x-amz-date;x-amz-x509;x-amz-x509-chain,"
+            )
+        );
+        assert!(
+            header("Authorization")
+                .unwrap()
+                .contains("Credential=7/20260102/eu-west-1/rolesanywhere/aws4_request")
+        );
+        assert_eq!(
+            signed.body,
+            br#"{"durationSeconds":900,"roleSessionName":"edge-1"}"#
+        );
         assert!(signed.canonical_request.contains("\nhost:h:8443\n"));
     }
 }

@@ -3,10 +3,11 @@
 //! For demos and tests only: nothing here is meant to protect anything.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SerialNumber, SubjectPublicKeyInfo,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SerialNumber, SubjectPublicKeyInfo,
 };
 use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::FromDer;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -38,27 +39,46 @@ impl GeneratedKey {
         let (pkcs8_der, spki_der) = match kind {
             KeyKind::EcP256 => {
                 let key = p256::SecretKey::try_generate().map_err(pki_error)?;
-                (key.to_pkcs8_der().map_err(pki_error)?, key.public_key().to_public_key_der().map_err(pki_error)?)
+                (
+                    key.to_pkcs8_der().map_err(pki_error)?,
+                    key.public_key().to_public_key_der().map_err(pki_error)?,
+                )
             }
             KeyKind::EcP384 => {
                 let key = p384::SecretKey::try_generate().map_err(pki_error)?;
-                (key.to_pkcs8_der().map_err(pki_error)?, key.public_key().to_public_key_der().map_err(pki_error)?)
+                (
+                    key.to_pkcs8_der().map_err(pki_error)?,
+                    key.public_key().to_public_key_der().map_err(pki_error)?,
+                )
             }
             KeyKind::EcP521 => {
                 let key = p521::SecretKey::try_generate().map_err(pki_error)?;
-                (key.to_pkcs8_der().map_err(pki_error)?, key.public_key().to_public_key_der().map_err(pki_error)?)
+                (
+                    key.to_pkcs8_der().map_err(pki_error)?,
+                    key.public_key().to_public_key_der().map_err(pki_error)?,
+                )
             }
             KeyKind::Rsa(bits) => {
                 let key = rsa::PrivateKey::new(&mut getrandom::SysRng, bits).map_err(pki_error)?;
-                (key.to_pkcs8_der().map_err(pki_error)?, key.to_public_key().to_public_key_der().map_err(pki_error)?)
+                (
+                    key.to_pkcs8_der().map_err(pki_error)?,
+                    key.to_public_key().to_public_key_der().map_err(pki_error)?,
+                )
             }
         };
-        Ok(GeneratedKey { kind, pkcs8_der: Zeroizing::new(pkcs8_der.as_bytes().to_vec()), spki_der: spki_der.into_vec() })
+        Ok(GeneratedKey {
+            kind,
+            pkcs8_der: Zeroizing::new(pkcs8_der.as_bytes().to_vec()),
+            spki_der: spki_der.into_vec(),
+        })
     }
 
     /// `-----BEGIN PRIVATE KEY-----` PEM.
     pub fn pkcs8_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(pem::encode(&pem::Pem::new("PRIVATE KEY", self.pkcs8_der.to_vec())))
+        Zeroizing::new(pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            self.pkcs8_der.to_vec(),
+        )))
     }
 }
 
@@ -68,7 +88,7 @@ pub struct CertSpec {
     pub common_name: String,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
-    /// `Some(path_len)` makes a CA (None = unconstrained when `is_ca`).
+    /// A CA (basicConstraints CA:true, keyCertSign) rather than a leaf.
     pub is_ca: bool,
     pub key_usage_digital_signature: bool,
     pub serial: Option<Vec<u8>>,
@@ -88,10 +108,14 @@ impl CertSpec {
     }
 
     pub fn ca(common_name: &str) -> CertSpec {
-        CertSpec { is_ca: true, not_after: OffsetDateTime::now_utc() + Duration::days(30), ..CertSpec::leaf(common_name) }
+        CertSpec {
+            is_ca: true,
+            not_after: OffsetDateTime::now_utc() + Duration::days(30),
+            ..CertSpec::leaf(common_name)
+        }
     }
 
-    fn params(&self) -> CertificateParams {
+    pub fn params(&self) -> CertificateParams {
         let mut params = CertificateParams::default();
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, self.common_name.clone());
@@ -120,12 +144,11 @@ impl CertSpec {
 }
 
 fn random_serial() -> Vec<u8> {
-    let mut serial = [0u8; 16];
     // A failing OS RNG would leave zeros: still a valid (if unlucky) serial for a throwaway PKI.
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut serial);
+    let mut serial = crate::random::bytes(16).unwrap_or_else(|_| vec![0; 16]);
     serial[0] &= 0x7f; // positive
     serial[0] |= 0x01; // no leading zero byte
-    serial.to_vec()
+    serial
 }
 
 /// A certificate authority (root or intermediate) with an ECDSA P-256 key.
@@ -137,7 +160,8 @@ impl Authority {
     /// A self-signed root CA.
     pub fn root(common_name: &str) -> Result<Authority> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(pki_error)?;
-        let issuer = CertifiedIssuer::self_signed(CertSpec::ca(common_name).params(), key).map_err(pki_error)?;
+        let issuer = CertifiedIssuer::self_signed(CertSpec::ca(common_name).params(), key)
+            .map_err(pki_error)?;
         Ok(Authority { issuer })
     }
 
@@ -145,7 +169,8 @@ impl Authority {
     pub fn intermediate(&self, common_name: &str) -> Result<Authority> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(pki_error)?;
         let issuer =
-            CertifiedIssuer::signed_by(CertSpec::ca(common_name).params(), key, &self.issuer).map_err(pki_error)?;
+            CertifiedIssuer::signed_by(CertSpec::ca(common_name).params(), key, &self.issuer)
+                .map_err(pki_error)?;
         Ok(Authority { issuer })
     }
 
@@ -157,17 +182,119 @@ impl Authority {
         self.issuer.pem()
     }
 
-    /// The CA's private key as PKCS#8 PEM, for tools that issue what rcgen cannot.
-    pub fn key_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(self.issuer.key().serialize_pem())
+    /// Issues a certificate for `public_key_spki_der` as `spec` says.
+    pub fn issue(&self, spec: &CertSpec, public_key_spki_der: &[u8]) -> Result<IssuedCert> {
+        self.issue_with(spec.params(), public_key_spki_der)
     }
 
-    /// Issues a certificate for `public_key_spki_der` as `spec` says. rcgen on ring cannot
-    /// encode P-521 public keys: issue those with another tool (the tests use openssl).
-    pub fn issue(&self, spec: &CertSpec, public_key_spki_der: &[u8]) -> Result<IssuedCert> {
-        let public_key = SubjectPublicKeyInfo::from_der(public_key_spki_der).map_err(pki_error)?;
-        let cert = spec.params().signed_by(&public_key, &self.issuer).map_err(pki_error)?;
-        Ok(IssuedCert { der: cert.der().to_vec(), pem: cert.pem() })
+    /// Issues a certificate from rcgen parameters, for tests that need unusual certificates.
+    pub fn issue_with(
+        &self,
+        params: CertificateParams,
+        public_key_spki_der: &[u8],
+    ) -> Result<IssuedCert> {
+        sign_certificate(params, public_key_spki_der, &self.issuer)
+    }
+}
+
+/// Signs a certificate for `public_key_spki_der` with any rcgen issuer, P-521 keys included.
+pub fn sign_certificate(
+    params: CertificateParams,
+    public_key_spki_der: &[u8],
+    issuer: &rcgen::Issuer<'_, impl rcgen::SigningKey>,
+) -> Result<IssuedCert> {
+    let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(public_key_spki_der)
+        .map_err(pki_error)?;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    if curve.as_deref() == Some("1.3.132.0.35") {
+        return sign_p521(params, &spki.subject_public_key.data, issuer);
+    }
+    let public_key = SubjectPublicKeyInfo::from_der(public_key_spki_der).map_err(pki_error)?;
+    let cert = params.signed_by(&public_key, issuer).map_err(pki_error)?;
+    Ok(IssuedCert {
+        der: cert.der().to_vec(),
+        pem: cert.pem(),
+    })
+}
+
+/// rcgen on ring cannot encode P-521 keys: the certificate is made for a "P-384" key holding the
+/// P-521 point, the curve OID is patched (same length), and the TBS is signed again.
+fn sign_p521(
+    params: CertificateParams,
+    point: &[u8],
+    issuer: &rcgen::Issuer<'_, impl rcgen::SigningKey>,
+) -> Result<IssuedCert> {
+    let disguised = RawPublicKey {
+        subject_public_key: point.to_vec(),
+        algorithm: &rcgen::PKCS_ECDSA_P384_SHA384,
+    };
+    let cert = params.signed_by(&disguised, issuer).map_err(pki_error)?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.der()).map_err(pki_error)?;
+    let original_tbs = parsed.tbs_certificate.as_ref();
+    // The issuer's signature AlgorithmIdentifier follows the TBS in the certificate, unchanged.
+    let der = cert.der().as_ref();
+    let tbs_end = der
+        .windows(original_tbs.len())
+        .position(|w| w == original_tbs)
+        .ok_or_else(|| pki_error("no TBS"))?
+        + original_tbs.len();
+    let algorithm_len = match der.get(tbs_end + 1) {
+        Some(&n) if n < 0x80 => 2 + n as usize,
+        Some(0x81) => 3 + *der.get(tbs_end + 2).ok_or_else(|| pki_error("short"))? as usize,
+        _ => return Err(pki_error("unexpected signature algorithm encoding")),
+    };
+    let algorithm = der
+        .get(tbs_end..tbs_end + algorithm_len)
+        .ok_or_else(|| pki_error("short"))?
+        .to_vec();
+    let mut tbs = original_tbs.to_vec();
+    const P384_OID: [u8; 7] = [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+    let at = tbs
+        .windows(P384_OID.len())
+        .position(|w| w == P384_OID)
+        .ok_or_else(|| pki_error("no curve OID"))?;
+    tbs[at + 6] = 0x23; // secp521r1
+    let signature = issuer.key().sign(&tbs).map_err(pki_error)?;
+    let mut bits = vec![0u8];
+    bits.extend(signature);
+    let mut content = tbs;
+    content.extend_from_slice(&algorithm);
+    content.extend(der_tlv(0x03, &bits));
+    let der = der_tlv(0x30, &content);
+    let pem = pem::encode(&pem::Pem::new("CERTIFICATE", der.clone()));
+    Ok(IssuedCert { der, pem })
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match content.len() {
+        n @ 0..=127 => out.push(n as u8),
+        n @ 128..=255 => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A public key rcgen can put in a certificate without holding its private half.
+pub struct RawPublicKey {
+    /// The subjectPublicKey bits: PKCS#1 `RSAPublicKey` DER, or the SEC1 point.
+    pub subject_public_key: Vec<u8>,
+    pub algorithm: &'static rcgen::SignatureAlgorithm,
+}
+
+impl rcgen::PublicKeyData for RawPublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.subject_public_key
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.algorithm
     }
 }
 
@@ -187,13 +314,22 @@ mod tests {
     #[test]
     fn issues_leaves_whose_keys_match_for_every_key_kind() {
         let root = Authority::root("test root").unwrap();
-        for kind in [KeyKind::EcP256, KeyKind::EcP384, KeyKind::Rsa(2048)] {
+        for kind in [
+            KeyKind::EcP256,
+            KeyKind::EcP384,
+            KeyKind::EcP521,
+            KeyKind::Rsa(2048),
+        ] {
             let key = GeneratedKey::generate(kind).unwrap();
             let cert = root.issue(&CertSpec::leaf("leaf"), &key.spki_der).unwrap();
             let parsed = Certificate::from_der(&cert.der, "test").unwrap();
             let signer = file::parse(key.pkcs8_pem().as_bytes(), "test").unwrap();
-            parsed.check_key_matches(signer.public_key(), "cert", "key").unwrap();
-            parsed.check_validity(OffsetDateTime::now_utc(), "cert").unwrap();
+            parsed
+                .check_key_matches(signer.public_key(), "cert", "key")
+                .unwrap();
+            parsed
+                .check_validity(OffsetDateTime::now_utc(), "cert")
+                .unwrap();
         }
     }
 }

@@ -15,7 +15,10 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// Builds the client configuration. `extra_ca_bundle` is `AWS_CA_BUNDLE`'s path, if set.
-pub fn client_config(no_verify: bool, extra_ca_bundle: Option<&std::path::Path>) -> Result<ClientConfig> {
+pub fn client_config(
+    no_verify: bool,
+    extra_ca_bundle: Option<&std::path::Path>,
+) -> Result<ClientConfig> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| Error::Internal(format!("TLS setup: {e}")))?;
@@ -25,7 +28,9 @@ pub fn client_config(no_verify: bool, extra_ca_bundle: Option<&std::path::Path>)
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
             .with_no_client_auth()
     } else {
-        builder.with_root_certificates(root_store(extra_ca_bundle)?).with_no_client_auth()
+        builder
+            .with_root_certificates(root_store(extra_ca_bundle)?)
+            .with_no_client_auth()
     };
     Ok(config)
 }
@@ -76,7 +81,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -85,7 +95,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -29,7 +29,10 @@ enum KeyMaterial {
     /// P-256 with SHA-256 (every SigV4 signature) signs through ring, whose fixed base-point
     /// tables make a one-shot process 20 times faster than building them; other digests
     /// (`sign-string --digest`) use the RustCrypto key made from the same scalar.
-    P256 { ring: Box<ring::signature::EcdsaKeyPair>, scalar: Zeroizing<Vec<u8>> },
+    P256 {
+        ring: Box<ring::signature::EcdsaKeyPair>,
+        scalar: Zeroizing<Vec<u8>>,
+    },
     P384(p384::ecdsa::SigningKey),
     P521(p521::ecdsa::SigningKey),
 }
@@ -51,8 +54,13 @@ impl Signer for FileKey {
                     Digest::Sha512 => &ring::signature::RSA_PKCS1_SHA512,
                 };
                 let mut signature = vec![0u8; key.public().modulus_len()];
-                key.sign(padding, &ring::rand::SystemRandom::new(), message, &mut signature)
-                    .map_err(|_| Error::Internal("RSA signing failed".into()))?;
+                key.sign(
+                    padding,
+                    &ring::rand::SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(|_| Error::Internal("RSA signing failed".into()))?;
                 Ok(signature)
             }
             KeyMaterial::P256 { ring, .. } if digest == Digest::Sha256 => ring
@@ -61,15 +69,18 @@ impl Signer for FileKey {
                 .map_err(|_| Error::Internal("ECDSA signing failed".into())),
             KeyMaterial::P256 { scalar, .. } => {
                 let key = p256::ecdsa::SigningKey::from_slice(scalar).map_err(|e| failed(&e))?;
-                let sig: p256::ecdsa::Signature = key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
+                let sig: p256::ecdsa::Signature =
+                    key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             KeyMaterial::P384(key) => {
-                let sig: p384::ecdsa::Signature = key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
+                let sig: p384::ecdsa::Signature =
+                    key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             KeyMaterial::P521(key) => {
-                let sig: p521::ecdsa::Signature = key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
+                let sig: p521::ecdsa::Signature =
+                    key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
         }
@@ -108,10 +119,16 @@ pub fn parse(bytes: &[u8], input: &str) -> Result<FileKey> {
                 other => found.push(other.to_string()),
             }
         }
-        let what = if found.is_empty() { "nothing".to_string() } else { found.join(", ") };
+        let what = if found.is_empty() {
+            "nothing".to_string()
+        } else {
+            found.join(", ")
+        };
         return Err(Error::bad_input(
             input,
-            format!("no private key found (found PEM blocks: {what}); give a PKCS#8, PKCS#1 or SEC1 private key"),
+            format!(
+                "no private key found (found PEM blocks: {what}); give a PKCS#8, PKCS#1 or SEC1 private key"
+            ),
         ));
     }
     // DER: the structures are distinct enough that trying each in turn is unambiguous.
@@ -144,11 +161,15 @@ fn from_pkcs8(der: &[u8], input: &str) -> Result<FileKey> {
                 .map_err(|_| Error::bad_input(input, "EC private key without a named curve"))?
                 .to_string();
             let curve = named_curve(&curve, input)?;
-            let inner = sec1::EcPrivateKey::try_from(info.private_key.as_bytes())
-                .map_err(|e| Error::bad_input(input, format!("malformed EC private key in PKCS#8: {e}")))?;
+            let inner = sec1::EcPrivateKey::try_from(info.private_key.as_bytes()).map_err(|e| {
+                Error::bad_input(input, format!("malformed EC private key in PKCS#8: {e}"))
+            })?;
             ec_key(curve, inner.private_key, inner.public_key, input)
         }
-        other => Err(Error::bad_input(input, format!("unsupported key algorithm {}", algorithm_name(other)))),
+        other => Err(Error::bad_input(
+            input,
+            format!("unsupported key algorithm {}", algorithm_name(other)),
+        )),
     }
 }
 
@@ -166,7 +187,12 @@ fn from_sec1(der: &[u8], input: &str) -> Result<FileKey> {
             32 => Curve::P256,
             48 => Curve::P384,
             65 | 66 => Curve::P521,
-            n => return Err(Error::bad_input(input, format!("EC private key of unexpected size {n} bytes and no named curve"))),
+            n => {
+                return Err(Error::bad_input(
+                    input,
+                    format!("EC private key of unexpected size {n} bytes and no named curve"),
+                ));
+            }
         },
     };
     ec_key(curve, parsed.private_key, parsed.public_key, input)
@@ -178,7 +204,10 @@ fn rsa_key(
 ) -> Result<FileKey> {
     let key = parsed.map_err(|rejected| {
         let why = match rejected.to_string().as_str() {
-            "TooSmall" => "the RSA key is smaller than 2048 bits; Roles Anywhere needs 2048 to 4096".to_string(),
+            "TooSmall" => {
+                "the RSA key is smaller than 2048 bits; Roles Anywhere needs 2048 to 4096"
+                    .to_string()
+            }
             "TooLarge" => "the RSA key is larger than 4096 bits; use 2048 to 4096".to_string(),
             other => format!("malformed or inconsistent RSA private key ({other})"),
         };
@@ -187,12 +216,25 @@ fn rsa_key(
     let public = key.public();
     let bits = public.modulus_len() * 8;
     let pkcs1_der = public.as_ref().to_vec();
-    Ok(FileKey { key: KeyMaterial::Rsa(Box::new(key)), public: PublicKey::Rsa { pkcs1_der, bits } })
+    Ok(FileKey {
+        key: KeyMaterial::Rsa(Box::new(key)),
+        public: PublicKey::Rsa { pkcs1_der, bits },
+    })
 }
 
 /// Builds an EC key from its scalar and, when the file has it, its public point.
-fn ec_key(curve: Curve, scalar: &[u8], public_point: Option<&[u8]>, input: &str) -> Result<FileKey> {
-    let fail = |e: &dyn std::fmt::Display| Error::bad_input(input, format!("malformed {} private key: {e}", curve.name()));
+fn ec_key(
+    curve: Curve,
+    scalar: &[u8],
+    public_point: Option<&[u8]>,
+    input: &str,
+) -> Result<FileKey> {
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::bad_input(
+            input,
+            format!("malformed {} private key: {e}", curve.name()),
+        )
+    };
     let field_len = match curve {
         Curve::P256 => 32,
         Curve::P384 => 48,
@@ -208,7 +250,11 @@ fn ec_key(curve: Curve, scalar: &[u8], public_point: Option<&[u8]>, input: &str)
         Curve::P256 => {
             let point = match public_point {
                 Some(point) => point.to_vec(),
-                None => p256::SecretKey::from_slice(&padded).map_err(|e| fail(&e))?.public_key().to_sec1_bytes().into_vec(),
+                None => p256::SecretKey::from_slice(&padded)
+                    .map_err(|e| fail(&e))?
+                    .public_key()
+                    .to_sec1_bytes()
+                    .into_vec(),
             };
             let ring = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
                 &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
@@ -217,8 +263,16 @@ fn ec_key(curve: Curve, scalar: &[u8], public_point: Option<&[u8]>, input: &str)
                 &ring::rand::SystemRandom::new(),
             )
             .map_err(|e| fail(&format!("the key is inconsistent ({e})")))?;
-            let point = ring::signature::KeyPair::public_key(&ring).as_ref().to_vec();
-            (KeyMaterial::P256 { ring: Box::new(ring), scalar: padded }, point)
+            let point = ring::signature::KeyPair::public_key(&ring)
+                .as_ref()
+                .to_vec();
+            (
+                KeyMaterial::P256 {
+                    ring: Box::new(ring),
+                    scalar: padded,
+                },
+                point,
+            )
         }
         Curve::P384 => {
             let key = p384::ecdsa::SigningKey::from_slice(&padded).map_err(|e| fail(&e))?;
@@ -231,7 +285,10 @@ fn ec_key(curve: Curve, scalar: &[u8], public_point: Option<&[u8]>, input: &str)
             (KeyMaterial::P521(key), point)
         }
     };
-    Ok(FileKey { key: material, public: PublicKey::Ec { curve, point } })
+    Ok(FileKey {
+        key: material,
+        public: PublicKey::Ec { curve, point },
+    })
 }
 
 /// Maps a named-curve OID to a supported curve, or names the unsupported one.
@@ -242,7 +299,10 @@ pub fn named_curve(oid: &str, input: &str) -> Result<Curve> {
         OID_P521 => Ok(Curve::P521),
         other => Err(Error::bad_input(
             input,
-            format!("unsupported curve {}; Roles Anywhere accepts P-256, P-384 and P-521", curve_name(other)),
+            format!(
+                "unsupported curve {}; Roles Anywhere accepts P-256, P-384 and P-521",
+                curve_name(other)
+            ),
         )),
     }
 }

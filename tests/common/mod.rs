@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use rolesanywhere_helper::throwaway_pki::{Authority, CertSpec, GeneratedKey, KeyKind};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rolesanywhere-helper");
-pub const TRUST_ANCHOR_ARN: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/test-ta";
+pub const TRUST_ANCHOR_ARN: &str =
+    "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/test-ta";
 pub const PROFILE_ARN: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/test-profile";
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/test-role";
 
@@ -44,13 +45,21 @@ pub fn run_bounded(command: &mut Command, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Output { status, stdout: out_reader.join().unwrap().unwrap(), stderr: err_reader.join().unwrap().unwrap() }
+    Output {
+        status,
+        stdout: out_reader.join().unwrap().unwrap(),
+        stderr: err_reader.join().unwrap().unwrap(),
+    }
 }
 
 /// Runs the helper binary with `args` (and `env`), bounded to 60 s.
 pub fn helper(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
-    command.args(args).env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE").env_remove("HTTPS_PROXY").env_remove("https_proxy");
+    command
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -61,18 +70,32 @@ pub fn helper(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// that contains `needle`.
 pub fn assert_clean_failure(output: &Output, code: i32, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(code), "exit code; stderr: {stderr}");
-    assert!(output.stdout.is_empty(), "stdout must be empty, was {:?}", String::from_utf8_lossy(&output.stdout));
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line on stderr, got: {stderr}");
-    assert!(stderr.contains(needle), "stderr should mention {needle:?}: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "exit code; stderr: {stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "stdout must be empty, was {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line on stderr, got: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "stderr should mention {needle:?}: {stderr}"
+    );
 }
 
-/// A private temp dir with a root CA (and its PEM and key on disk).
+/// A private temp dir with a root CA (its PEM on disk).
 pub struct Pki {
     pub dir: tempfile::TempDir,
     pub root: Authority,
     pub root_pem: PathBuf,
-    pub root_key: PathBuf,
 }
 
 /// A leaf's files.
@@ -84,13 +107,18 @@ pub struct Leaf {
 
 impl Pki {
     pub fn new() -> Pki {
-        let dir = tempfile::Builder::new().prefix("rah-test").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("rah-test")
+            .tempdir()
+            .unwrap();
         let root = Authority::root("Test Root CA").unwrap();
         let root_pem = dir.path().join("root.pem");
         std::fs::write(&root_pem, root.cert_pem()).unwrap();
-        let root_key = dir.path().join("root.key");
-        std::fs::write(&root_key, root.key_pem().as_bytes()).unwrap();
-        Pki { dir, root, root_pem, root_key }
+        Pki {
+            dir,
+            root,
+            root_pem,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -98,50 +126,28 @@ impl Pki {
     }
 
     /// A leaf of `kind` issued by `issuer` as `spec` says, written as PKCS#8 PEM key + PEM cert.
-    pub fn leaf_from(&self, issuer: &Authority, name: &str, kind: KeyKind, spec: &CertSpec) -> Leaf {
+    pub fn leaf_from(
+        &self,
+        issuer: &Authority,
+        name: &str,
+        kind: KeyKind,
+        spec: &CertSpec,
+    ) -> Leaf {
         let key = GeneratedKey::generate(kind).unwrap();
         let key_path = self.path(&format!("{name}.key"));
         std::fs::write(&key_path, key.pkcs8_pem().as_bytes()).unwrap();
         let cert_path = self.path(&format!("{name}.pem"));
         let cert = issuer.issue(spec, &key.spki_der).unwrap();
         std::fs::write(&cert_path, cert.pem).unwrap();
-        Leaf { cert: cert_path, key: key_path, key_kind: kind }
+        Leaf {
+            cert: cert_path,
+            key: key_path,
+            key_kind: kind,
+        }
     }
 
     pub fn leaf(&self, name: &str, kind: KeyKind) -> Leaf {
         self.leaf_from(&self.root, name, kind, &CertSpec::leaf(name))
-    }
-
-    /// A P-521 leaf, issued with the openssl command line (rcgen on ring cannot encode P-521).
-    pub fn p521_leaf(&self, name: &str) -> Leaf {
-        let key_path = self.path(&format!("{name}.key"));
-        openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521", "-out"], &[&key_path]);
-        let pub_path = self.path(&format!("{name}.pub.pem"));
-        openssl(&["pkey", "-pubout", "-in"], &[&key_path, Path::new("-out"), &pub_path]);
-        let ext = self.path("leaf-ext.cnf");
-        std::fs::write(
-            &ext,
-            "[v3_leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
-        )
-        .unwrap();
-        let cert_path = self.path(&format!("{name}.pem"));
-        let output = run_bounded(
-            Command::new("openssl")
-                .args(["x509", "-new", "-subj", &format!("/CN={name}"), "-days", "1", "-extensions", "v3_leaf"])
-                .arg("-force_pubkey")
-                .arg(&pub_path)
-                .arg("-CA")
-                .arg(&self.root_pem)
-                .arg("-CAkey")
-                .arg(&self.root_key)
-                .arg("-extfile")
-                .arg(&ext)
-                .arg("-out")
-                .arg(&cert_path),
-            Duration::from_secs(30),
-        );
-        assert!(output.status.success(), "openssl x509 -new: {}", String::from_utf8_lossy(&output.stderr));
-        Leaf { cert: cert_path, key: key_path, key_kind: KeyKind::EcP521 }
     }
 }
 
@@ -150,7 +156,11 @@ pub fn openssl(args: &[&str], paths: &[&Path]) -> Output {
     let mut command = Command::new("openssl");
     command.args(args).args(paths);
     let output = run_bounded(&mut command, Duration::from_secs(30));
-    assert!(output.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
@@ -165,7 +175,11 @@ pub struct LocalEndpoint {
 impl LocalEndpoint {
     /// Starts it trusting `ca_bundle`, with extra flags (faults); waits until it is listening.
     pub fn start(pki: &Pki, ca_bundle: &Path, extra: &[&str]) -> LocalEndpoint {
-        let unique = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        let unique = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
         let ready = pki.path(&format!("endpoint-{unique}.ready"));
         let tls_ca = pki.path(&format!("endpoint-{unique}-tls-ca.pem"));
         let log = pki.path(&format!("endpoint-{unique}.jsonl"));
@@ -173,7 +187,14 @@ impl LocalEndpoint {
             .arg("local-endpoint")
             .arg("--ca-bundle")
             .arg(ca_bundle)
-            .args(["--trust-anchor-arn", TRUST_ANCHOR_ARN, "--profile-arn", PROFILE_ARN, "--role-arn", ROLE_ARN])
+            .args([
+                "--trust-anchor-arn",
+                TRUST_ANCHOR_ARN,
+                "--profile-arn",
+                PROFILE_ARN,
+                "--role-arn",
+                ROLE_ARN,
+            ])
             .arg("--ready-file")
             .arg(&ready)
             .arg("--write-tls-ca")
@@ -186,19 +207,27 @@ impl LocalEndpoint {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start local-endpoint");
-        let mut endpoint = LocalEndpoint { child, url: String::new(), tls_ca, log };
+        let mut endpoint = LocalEndpoint {
+            child,
+            url: String::new(),
+            tls_ca,
+            log,
+        };
         let started = Instant::now();
         loop {
-            if let Ok(url) = std::fs::read_to_string(&ready) {
-                if !url.trim().is_empty() {
-                    endpoint.url = url.trim().to_string();
-                    return endpoint;
-                }
+            if let Ok(url) = std::fs::read_to_string(&ready)
+                && !url.trim().is_empty()
+            {
+                endpoint.url = url.trim().to_string();
+                return endpoint;
             }
             if let Some(status) = endpoint.child.try_wait().unwrap() {
                 panic!("local-endpoint exited early: {status}");
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "local-endpoint not ready within 20 s");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "local-endpoint not ready within 20 s"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -258,12 +287,26 @@ pub fn strs(v: &[String]) -> Vec<&str> {
 /// Parses a credential_process document and checks its shape.
 pub fn parse_credential_process(output: &Output) -> serde_json::Value {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "credential-process failed: {stderr}");
-    assert!(!output.stdout.ends_with(b"\n"), "no trailing newline, as AWS's helper prints it");
+    assert!(
+        output.status.success(),
+        "credential-process failed: {stderr}"
+    );
+    assert!(
+        !output.stdout.ends_with(b"\n"),
+        "no trailing newline, as AWS's helper prints it"
+    );
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     assert_eq!(doc["Version"], 1);
-    for key in ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"] {
-        assert!(doc[key].as_str().is_some_and(|v| !v.is_empty()), "{key} missing in {doc}");
+    for key in [
+        "AccessKeyId",
+        "SecretAccessKey",
+        "SessionToken",
+        "Expiration",
+    ] {
+        assert!(
+            doc[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key} missing in {doc}"
+        );
     }
     let expiration = doc["Expiration"].as_str().unwrap();
     assert_eq!(expiration.len(), 20, "YYYY-MM-DDTHH:MM:SSZ: {expiration}");
@@ -275,7 +318,9 @@ pub fn parse_credential_process(output: &Output) -> serde_json::Value {
 pub fn python_with_botocore() -> PathBuf {
     let python = std::env::var_os("RAH_TEST_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
+        });
     assert!(
         python.exists(),
         "no Python with botocore at {}: run ./scripts/test.sh, which installs it",
