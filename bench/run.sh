@@ -51,24 +51,25 @@ url=$(cat "$work/ready")
 export AWS_CA_BUNDLE=$work/tls-ca.pem
 
 cp_cmd() { echo "$bin credential-process --certificate $work/$1.pem --private-key $work/$1.key --trust-anchor-arn $ta --profile-arn $profile --role-arn $role --endpoint $url"; }
-curl_cmd="curl -s -o /dev/null --cacert $work/tls-ca.pem -X POST -H Content-Type:application/json --data {\"durationSeconds\":3600} $url/sessions?profileArn=x&roleArn=y&trustAnchorArn=z"
+curl_cmd="curl -s -o /dev/null --cacert $work/tls-ca.pem -X POST -H Content-Type:application/json --data {} $url/sessions?profileArn=x&roleArn=y&trustAnchorArn=z"
 
 median_ms() { python3 -c "import json,sys; print('%.2f' % (json.load(open(sys.argv[1]))['results'][0]['median']*1000))" "$1"; }
 median_rss_kb() {
-    local samples=()
-    for _ in $(seq 30); do samples+=("$( { /usr/bin/time -f %M $1 >/dev/null 2>/dev/null; } 2>&1 | tail -1)"); done
-    printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+    for _ in $(seq 31); do
+        /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>&1 || true
+        tail -1 "$work/rss"
+    done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
 echo "== credential-process against the local endpoint ($runs runs, median)"
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/curl.json" "$curl_cmd" >/dev/null 2>&1
 base_ms=$(median_ms "$work/curl.json")
-base_rss=$(median_rss_kb "$curl_cmd")
+base_rss=$(median_rss_kb $curl_cmd)
 printf '%-28s %8s ms  %6s KB peak RSS\n' "baseline: curl same POST" "$base_ms" "$base_rss"
 for key in p256 rsa2048; do
     hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/$key.json" "$(cp_cmd $key)" >/dev/null 2>&1
     ms=$(median_ms "$work/$key.json")
-    rss=$(median_rss_kb "$(cp_cmd $key)")
+    rss=$(median_rss_kb $(cp_cmd $key))
     printf '%-28s %8s ms  %6s KB peak RSS   time x%.2f of curl, RSS x%.2f of curl\n' "credential-process $key" "$ms" "$rss" \
         "$(echo "$ms / $base_ms" | bc -l)" "$(echo "$rss / $base_rss" | bc -l)"
 done
@@ -82,11 +83,11 @@ ours = dict(line.split() for line in open(sys.argv[1]) if line.strip())
 theirs = {}
 for line in open(sys.argv[2]):
     parts = line.strip().split(":")
-    # -mr lines: +F2:<n>:<bits>:<sign s>:<verify s> (RSA), +F4:<n>:<bits>:<sign s>:<verify s> (ECDSA)
+    # -mr lines: +F2:<n>:<bits>:<signs/s>:<verifies/s> (RSA), +F4:... (ECDSA)
     if parts[0] == "+F2":
-        theirs[f"rsa{parts[2]}"] = 1 / float(parts[3])
+        theirs[f"rsa{parts[2]}"] = float(parts[3])
     elif parts[0] == "+F4":
-        theirs[f"ecdsap{parts[2]}"] = 1 / float(parts[3])
+        theirs[f"ecdsap{parts[2]}"] = float(parts[3])
 for name, value in ours.items():
     base = theirs.get(name)
     ratio = f"x{float(value) / base:.2f} of openssl" if base else "no openssl figure"

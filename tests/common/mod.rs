@@ -183,6 +183,8 @@ impl LocalEndpoint {
         let ready = pki.path(&format!("endpoint-{unique}.ready"));
         let tls_ca = pki.path(&format!("endpoint-{unique}-tls-ca.pem"));
         let log = pki.path(&format!("endpoint-{unique}.jsonl"));
+        let stderr_path = pki.path(&format!("endpoint-{unique}.stderr"));
+        let stderr = std::fs::File::create(&stderr_path).expect("endpoint stderr file");
         let child = Command::new(BIN)
             .arg("local-endpoint")
             .arg("--ca-bundle")
@@ -204,7 +206,7 @@ impl LocalEndpoint {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start local-endpoint");
         let mut endpoint = LocalEndpoint {
@@ -222,7 +224,8 @@ impl LocalEndpoint {
                 return endpoint;
             }
             if let Some(status) = endpoint.child.try_wait().unwrap() {
-                panic!("local-endpoint exited early: {status}");
+                let said = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                panic!("local-endpoint exited early ({status}): {said}");
             }
             assert!(
                 started.elapsed() < Duration::from_secs(20),
