@@ -66,8 +66,44 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// Parses the command line. Usage errors become one line on stderr and exit 2, like every
+/// other failure; help goes to stdout with exit 0.
+fn parse_command_line() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = error.print();
+                return Err(ExitCode::SUCCESS);
+            }
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid command line");
+            let choices = rendered
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("[possible values: "));
+            let choices = choices
+                .map(|c| format!(" (one of {}", c.replace(']', ")")))
+                .unwrap_or_default();
+            eprintln!(
+                "rolesanywhere-helper: {}{choices}; see --help",
+                first.trim_start_matches("error: ")
+            );
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_command_line() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match run(cli) {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();

@@ -124,8 +124,12 @@ fn sign_string_rejects_bad_flags_and_mismatched_keys() {
         ],
         &[],
     );
-    assert_eq!(bad_digest.status.code(), Some(2));
-    assert!(bad_digest.stdout.is_empty());
+    assert_clean_failure(&bad_digest, 2, "one of SHA256, SHA384, SHA512");
+    assert_clean_failure(
+        &helper(&["credential-process", "--no-such-flag"], &[]),
+        2,
+        "--no-such-flag",
+    );
     let mismatch = helper(
         &[
             "sign-string",
