@@ -23,19 +23,22 @@ pub fn client_config(
     let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| Error::Internal(format!("TLS setup: {e}")))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if no_verify {
-        Arc::new(NoVerification(provider()))
+    let trust = if no_verify {
+        Trust::Anything
     } else {
         let bundle = match extra_ca_bundle {
             Some(path) => Some(webpki_verifier(bundle_roots(path)?)?),
             None => None,
         };
-        Arc::new(BundleThenSystemRoots {
+        Trust::BundleThenSystem {
             bundle,
             system: OnceLock::new(),
-            provider: provider(),
-        })
+        }
     };
+    let verifier = Arc::new(ServerVerifier {
+        trust,
+        provider: provider(),
+    });
     Ok(builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -71,17 +74,27 @@ fn system_roots() -> std::result::Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// Trusts the `AWS_CA_BUNDLE` CAs and the system store. The system store (hundreds of files on
-/// Debian, several milliseconds to load) is read only when the bundle does not verify the server,
-/// so a helper talking to an endpoint of its own CA never pays for it.
+/// Which server certificates are trusted.
 #[derive(Debug)]
-struct BundleThenSystemRoots {
-    bundle: Option<Arc<WebPkiServerVerifier>>,
-    system: OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, String>>,
+enum Trust {
+    /// `--no-verify-ssl`: any certificate (the handshake signatures are still checked).
+    Anything,
+    /// The `AWS_CA_BUNDLE` CAs, then the system store. The system store (hundreds of files on
+    /// Debian, several milliseconds to load) is read only when the bundle does not verify the
+    /// server, so a helper talking to an endpoint of its own CA never pays for it.
+    BundleThenSystem {
+        bundle: Option<Arc<WebPkiServerVerifier>>,
+        system: OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, String>>,
+    },
+}
+
+#[derive(Debug)]
+struct ServerVerifier {
+    trust: Trust,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
-impl ServerCertVerifier for BundleThenSystemRoots {
+impl ServerCertVerifier for ServerVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -90,7 +103,10 @@ impl ServerCertVerifier for BundleThenSystemRoots {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        if let Some(bundle) = &self.bundle {
+        let Trust::BundleThenSystem { bundle, system } = &self.trust else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        if let Some(bundle) = bundle {
             match bundle.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
                 Ok(verified) => return Ok(verified),
                 // Not issued under the bundle's CAs: perhaps under the system's.
@@ -99,7 +115,7 @@ impl ServerCertVerifier for BundleThenSystemRoots {
                 Err(other) => return Err(other),
             }
         }
-        let system = self.system.get_or_init(|| {
+        let system = system.get_or_init(|| {
             system_roots().and_then(|roots| webpki_verifier(roots).map_err(|e| e.to_string()))
         });
         match system {
@@ -142,55 +158,5 @@ impl ServerCertVerifier for BundleThenSystemRoots {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-/// `--no-verify-ssl`: accepts any server certificate, but still checks the handshake signatures
-/// so the connection is at least consistent.
-#[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

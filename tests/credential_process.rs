@@ -587,19 +587,7 @@ fn an_endpoint_that_is_down_fails_in_bounded_time() {
         .unwrap()
         .port();
     let url = format!("https://127.0.0.1:{port}");
-    let mut args = vec![
-        "credential-process",
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint",
-        &url,
-    ];
-    let files = leaf_args(&leaf);
-    args.extend(strs(&files));
+    let args = credential_process_args(Some(&url), &strs(&leaf_args(&leaf)));
     let output = run_bounded(
         std::process::Command::new(BIN).args(&args),
         Duration::from_secs(30),

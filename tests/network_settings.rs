@@ -34,20 +34,7 @@ fn fake_proxy() -> (String, mpsc::Receiver<String>) {
 }
 
 fn base_args(leaf: &Leaf) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "credential-process",
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(leaf_args(leaf));
-    args
+    credential_process_args(None, &strs(&leaf_args(leaf)))
 }
 
 #[test]

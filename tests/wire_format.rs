@@ -80,21 +80,8 @@ fn check_wire_format(kind: KeyKind, name: &str) {
     let server = capture_one(listener);
     let url = format!("http://127.0.0.1:{port}");
     let files = leaf_args(&leaf);
-    let mut args = vec![
-        "credential-process",
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint",
-        &url,
-        "--role-session-name",
-        "wire-test",
-    ];
-    args.extend(strs(&files));
-    let output = helper(&args, &[]);
+    let extra = [strs(&files), vec!["--role-session-name", "wire-test"]].concat();
+    let output = helper(&strs(&credential_process_args(Some(&url), &extra)), &[]);
     let doc = parse_credential_process(&output);
     assert_eq!(doc["AccessKeyId"], "ASIAWIRETEST");
     let captured = server.join().unwrap();

@@ -317,20 +317,6 @@ pub fn parse_amz_date(value: &str) -> Result<OffsetDateTime, String> {
     Ok(PrimitiveDateTime::new(date, time).assume_utc())
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` in UTC.
-pub fn iso8601(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,7 +488,7 @@ mod tests {
         ] {
             assert!(parse_amz_date(bad).is_err(), "{bad}");
         }
-        assert_eq!(iso8601(t), "2015-08-30T12:36:00Z");
+        assert_eq!(crate::output::iso8601(t), "2015-08-30T12:36:00Z");
     }
 
     #[test]

@@ -358,15 +358,15 @@ fn check_validity(
     if now < from {
         return Err(format!(
             "{label} is not valid before {} (now {})",
-            super::canonical::iso8601(from),
-            super::canonical::iso8601(now)
+            crate::output::iso8601(from),
+            crate::output::iso8601(now)
         ));
     }
     if now > to {
         return Err(format!(
             "{label} expired at {} (now {})",
-            super::canonical::iso8601(to),
-            super::canonical::iso8601(now)
+            crate::output::iso8601(to),
+            crate::output::iso8601(now)
         ));
     }
     Ok(())

@@ -247,21 +247,30 @@ impl LocalEndpoint {
 
     /// Runs `credential-process` against this endpoint with `leaf` and extra args.
     pub fn credential_process(&self, leaf_args: &[&str], extra: &[&str]) -> Output {
-        let mut args = vec![
-            "credential-process",
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-            "--endpoint",
-            &self.url,
-        ];
-        args.extend_from_slice(leaf_args);
-        args.extend_from_slice(extra);
-        helper(&args, &[("AWS_CA_BUNDLE", self.tls_ca.to_str().unwrap())])
+        let args = credential_process_args(Some(&self.url), &[leaf_args, extra].concat());
+        helper(
+            &strs(&args),
+            &[("AWS_CA_BUNDLE", self.tls_ca.to_str().unwrap())],
+        )
     }
+}
+
+/// `credential-process` with the test ARNs, `--endpoint` when given, then `extra`.
+pub fn credential_process_args(endpoint: Option<&str>, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "credential-process",
+        "--trust-anchor-arn",
+        TRUST_ANCHOR_ARN,
+        "--profile-arn",
+        PROFILE_ARN,
+        "--role-arn",
+        ROLE_ARN,
+    ];
+    if let Some(url) = endpoint {
+        args.extend(["--endpoint", url]);
+    }
+    args.extend_from_slice(extra);
+    args.into_iter().map(String::from).collect()
 }
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
