@@ -159,10 +159,14 @@ fn subject_public_key(cert: &X509Certificate<'_>) -> std::result::Result<PublicK
 /// Reads the leaf certificate from `path` (PEM or DER). A PEM file may also hold its key and
 /// further certificates; the first certificate is the leaf.
 pub fn load_leaf(path: &Path) -> Result<Certificate> {
+    Ok(load_bundle(path)?.remove(0))
+}
+
+/// Every certificate in the `--certificate` file, the leaf first (never empty).
+pub fn load_bundle(path: &Path) -> Result<Vec<Certificate>> {
     let input = format!("--certificate {}", path.display());
     let bytes = input_file::read(path, "--certificate")?;
-    let mut certs = parse_bundle(&bytes, &input)?;
-    Ok(certs.remove(0))
+    parse_bundle(&bytes, &input)
 }
 
 /// Reads every certificate in `path` (PEM or DER), in file order: the `--intermediates` bundle.

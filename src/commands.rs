@@ -97,11 +97,15 @@ pub fn load_identity(
             "is required; give the path of the certificate file",
         ));
     };
-    let leaf = certificate::load_leaf(Path::new(cert_path))?;
-    let chain = match intermediates {
+    let mut certificate_file = certificate::load_bundle(Path::new(cert_path))?;
+    let leaf = certificate_file.remove(0);
+    // Without --intermediates, the other certificates of a full-chain file are the chain.
+    let mut chain = match intermediates {
         Some(path) => certificate::load_chain(path)?,
-        None => Vec::new(),
+        None => certificate_file,
     };
+    // X-Amz-X509-Chain never holds the leaf, even when a bundle repeats it.
+    chain.retain(|c| c.der != leaf.der);
     let signer = load_signer(key)?;
     let cert_input = format!("--certificate {cert_path}");
     let key_input = match &key.private_key {

@@ -282,6 +282,51 @@ fn intermediates_are_sent_in_file_order_and_chain_to_the_trust_anchor() {
         "file order kept: {record}"
     );
 
+    // A full-chain file as --certificate: the certificates after the leaf are the chain.
+    let full_chain = pki.path("fullchain.pem");
+    let leaf_pem = std::fs::read_to_string(&leaf.cert).unwrap();
+    std::fs::write(
+        &full_chain,
+        format!(
+            "{leaf_pem}{}{}",
+            issuing.cert_pem(),
+            intermediate.cert_pem()
+        ),
+    )
+    .unwrap();
+    assert_gets_credentials(
+        &endpoint,
+        &[
+            "--certificate",
+            full_chain.to_str().unwrap(),
+            "--private-key",
+            leaf.key.to_str().unwrap(),
+        ],
+        "full-chain certificate file",
+    );
+    assert_eq!(
+        endpoint.records().pop().unwrap()["chain_subjects"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // An --intermediates bundle that repeats the leaf: the leaf is never sent as chain.
+    let with_leaf = [
+        strs(&files),
+        vec!["--intermediates", full_chain.to_str().unwrap()],
+    ]
+    .concat();
+    assert_gets_credentials(&endpoint, &with_leaf, "bundle repeating the leaf");
+    assert_eq!(
+        endpoint.records().pop().unwrap()["chain_subjects"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
     // Without the intermediates the service cannot build the chain.
     let output = endpoint.credential_process(&strs(&leaf_args(&leaf)), &[]);
     assert_clean_failure(&output, 4, "Untrusted signing certificate");
