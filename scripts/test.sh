@@ -9,6 +9,17 @@ missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+# PKCS#11 tests (tests/pkcs11.rs): SoftHSM2 tokens made by pkcs11/make-softhsm-token.sh.
+command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
+command -v p11tool >/dev/null 2>&1 || missing+=(gnutls-bin)
+command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+# TPM tests (tests/tpm.rs): a private swtpm with keys made by tpm/swtpm-fixture.sh.
+command -v swtpm >/dev/null 2>&1 || missing+=(swtpm)
+command -v swtpm_ioctl >/dev/null 2>&1 || missing+=(swtpm-tools)
+command -v tpm2_createprimary >/dev/null 2>&1 || missing+=(tpm2-tools)
+compgen -G '/usr/lib/*/ossl-modules/tpm2.so' >/dev/null || missing+=(tpm2-openssl)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 if ((${#missing[@]})); then
     echo "test.sh: installing ${missing[*]}" >&2
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -16,15 +27,17 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Real AWS SDK clients of our outputs, in a private virtualenv.
+# Real AWS SDK clients of our outputs (botocore), and an independent ML-DSA implementation
+# (dilithium-py) that checks our signatures, in a private virtualenv.
 venv=target/test-venv
-if ! "$venv/bin/python" -c 'import botocore' >/dev/null 2>&1; then
-    echo "test.sh: installing botocore into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'botocore>=1.34,<2'
+if ! "$venv/bin/python" -c 'import botocore, dilithium_py' >/dev/null 2>&1; then
+    echo "test.sh: installing botocore and dilithium-py into $venv" >&2
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'botocore>=1.34,<2' 'dilithium-py==1.5.1'
 fi
 export RAH_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
-cargo test --all-targets
+# Plain `cargo test`: benches (bench/run.sh) are measured, not run as tests.
+cargo test

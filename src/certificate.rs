@@ -9,7 +9,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use crate::error::{Error, Result};
 use crate::input_file;
 use crate::key_source::file::{algorithm_name, named_curve};
-use crate::key_source::{Curve, PublicKey};
+use crate::key_source::{Curve, MlDsaLevel, PublicKey};
 
 /// A parsed certificate: its DER and the facts the helper needs from it.
 #[derive(Debug, Clone)]
@@ -149,10 +149,20 @@ fn subject_public_key(cert: &X509Certificate<'_>) -> std::result::Result<PublicK
                 point: point.into_vec(),
             })
         }
-        other => Err(format!(
-            "unsupported certificate key algorithm {}",
-            algorithm_name(other)
-        )),
+        other => match MlDsaLevel::from_oid(other) {
+            Some(level) if key_bytes.len() == level.public_key_len() => Ok(PublicKey::MlDsa {
+                level,
+                encoded: key_bytes.to_vec(),
+            }),
+            Some(level) => Err(format!(
+                "malformed {} public key in the certificate",
+                level.name()
+            )),
+            None => Err(format!(
+                "unsupported certificate key algorithm {}",
+                algorithm_name(other)
+            )),
+        },
     }
 }
 

@@ -20,11 +20,18 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Retrieve AWS credentials in the format of the credential_process setting
-    CredentialProcess(CredentialArgs),
+    CredentialProcess(CredentialProcessArgs),
     /// Sign a fixed test string with the private key, to check the key works
     SignString(SignStringArgs),
     /// Print the certificate's data as JSON (key type, DER, serial, algorithms)
     ReadCertificateData(ReadCertificateArgs),
+    /// Print the credentials as shell, PowerShell, fish, JSON or ini text (like the AWS CLI's
+    /// `configure export-credentials`)
+    Export(ExportArgs),
+    /// Run a command with the credentials and the region in its environment
+    Exec(ExecArgs),
+    /// Check a setup step by step and say what is wrong (same flags as credential-process)
+    Doctor(DoctorArgs),
     /// Print the version
     Version,
     /// Print a shell completion script
@@ -32,6 +39,10 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Serve always-fresh credentials over IMDSv2 and a container-credentials endpoint
+    Serve(ServeArgs),
+    /// Keep a profile of the shared credentials file current
+    Update(UpdateArgs),
     /// Run a local Roles Anywhere endpoint that verifies CreateSession requests (tests, CI)
     LocalEndpoint(LocalEndpointArgs),
     /// Try it with no AWS account: throwaway CA, local endpoint, credential-process against it
@@ -137,9 +148,12 @@ pub struct KeyArgs {
     /// The TPM key has no password
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub no_tpm_key_password: Option<bool>,
-    /// Password of an encrypted PKCS#8 key
+    /// Password of an encrypted PKCS#8 key (default: asked on the terminal)
     #[arg(long, value_name = "PASSWORD")]
     pub pkcs8_password: Option<String>,
+    /// Password of a PKCS#12 (.p12/.pfx) --certificate (default: empty, then asked on the terminal)
+    #[arg(long, value_name = "PASSWORD")]
+    pub pkcs12_password: Option<String>,
     /// Certificate store selector (Windows and macOS stores only)
     #[arg(long, value_name = "SELECTOR")]
     pub cert_selector: Option<String>,
@@ -193,6 +207,63 @@ pub struct CredentialArgs {
     /// Role session name (2 to 64 of [A-Za-z0-9_+=,.@-]); the profile must allow it
     #[arg(long, value_name = "NAME")]
     pub role_session_name: Option<String>,
+    /// Reuse credentials across runs (credential-process, export, exec) until 20 minutes before
+    /// they expire; also ROLESANYWHERE_HELPER_CACHE=1
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub cache: Option<bool>,
+    /// Where the cache lives (default: $XDG_RUNTIME_DIR/rolesanywhere-helper, else
+    /// ~/.cache/rolesanywhere-helper)
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Port to listen on
+    #[arg(long, value_name = "PORT", default_value_t = 9911)]
+    pub port: u16,
+    /// IP TTL (hop limit) of the answers, as on EC2
+    #[arg(long, value_name = "HOPS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub hop_limit: u32,
+    /// Address to listen on (repeat for several; default 127.0.0.1 and ::1). A non-loopback
+    /// address serves only the token-authenticated container endpoint
+    #[arg(long = "bind", value_name = "IP")]
+    pub bind: Vec<std::net::IpAddr>,
+    /// Token clients must send in Authorization to the container endpoint (default: random)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "ROLESANYWHERE_HELPER_CONTAINER_TOKEN",
+        hide_env_values = true
+    )]
+    pub container_token: Option<String>,
+    /// Write the container endpoint's token here (mode 0600, no trailing newline)
+    #[arg(long, value_name = "PATH")]
+    pub container_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Profile (section) of the shared credentials file to write
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
+    /// Write the credentials once and exit
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub once: Option<bool>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CredentialProcessArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Read the settings from this profile of ~/.aws/config (AWS_CONFIG_FILE): keys
+    /// rolesanywhere_certificate, rolesanywhere_trust_anchor_arn, …; flags given here win
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -245,6 +316,69 @@ pub struct ReadCertificateArgs {
     pub debug: Option<bool>,
 }
 
+/// The formats of `export`.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// `export NAME='value'` lines for POSIX shells
+    #[default]
+    Env,
+    /// `NAME='value'` lines (for `.env` files and `env` prefixes)
+    EnvNoExport,
+    /// `$Env:NAME="value"` lines
+    Powershell,
+    /// `set -gx NAME 'value'` lines
+    Fish,
+    /// The credential_process JSON document
+    Json,
+    /// A profile section for the shared credentials file
+    Ini,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Read the settings from this profile of ~/.aws/config (as credential-process --profile)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: ExportFormat,
+    /// The section name of the ini format
+    #[arg(long = "ini-profile", value_name = "NAME", default_value = "default")]
+    pub ini_profile: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Read the settings from this profile of ~/.aws/config (as credential-process --profile)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Read the settings from this profile of ~/.aws/config (as credential-process --profile)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The trust anchor's CA certificates (PEM), to check that the certificate chains to them
+    #[arg(long, value_name = "PATH")]
+    pub trust_anchor_ca: Option<PathBuf>,
+    /// Do not call CreateSession
+    #[arg(long)]
+    pub no_create_session: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,7 +397,7 @@ mod tests {
         let Command::CredentialProcess(args) = cli.command else {
             panic!("wrong command")
         };
-        assert_eq!(args.role_arn, "second");
+        assert_eq!(args.credentials.role_arn, "second");
         let cli = Cli::try_parse_from([
             "x",
             "local-endpoint",

@@ -8,13 +8,16 @@ use zeroize::Zeroizing;
 
 use crate::certificate::{self, Certificate};
 use crate::cli::{
-    CredentialArgs, DigestName, KeyArgs, ReadCertificateArgs, SignStringArgs, SignStringFormat,
+    CredentialArgs, DigestName, ExecArgs, ExportArgs, KeyArgs, ReadCertificateArgs, SignStringArgs,
+    SignStringFormat,
 };
 use crate::credentials::{Credentials, SessionInfo};
 use crate::endpoint::{self, EndpointEnv};
 use crate::error::{Error, Result};
 use crate::inputs;
-use crate::key_source::{Digest, Signer, file};
+use crate::key_source::{Digest, Signer, file, pkcs11};
+use crate::pkcs12_bundle;
+use crate::secret_prompt::PasswordSource;
 use crate::session::{ClientOptions, SessionClient};
 use crate::sigv4x509::{self, CreateSessionParams, SigningIdentity};
 
@@ -40,19 +43,14 @@ fn check_key_source_supported(key: &KeyArgs) -> Result<()> {
         ("--certificate", &key.certificate),
         ("--private-key", &key.private_key),
     ] {
-        if let Some(v) = value {
-            if v.starts_with("pkcs11:") {
-                return Err(Error::invalid_argument(
-                    flag,
-                    "PKCS#11 URIs are not supported by this build yet; export the certificate and use a key file",
-                ));
-            }
-            if v.starts_with("handle:") {
-                return Err(Error::invalid_argument(
-                    flag,
-                    "TPM handles are not supported by this build yet",
-                ));
-            }
+        if let Some(v) = value
+            && v.starts_with("handle:")
+            && flag == "--certificate"
+        {
+            return Err(Error::invalid_argument(
+                flag,
+                "a TPM handle holds a key, not a certificate; give the certificate file, and the handle as --private-key",
+            ));
         }
     }
     Ok(())
@@ -61,18 +59,36 @@ fn check_key_source_supported(key: &KeyArgs) -> Result<()> {
 /// Loads the signing key: `--private-key`, else the `--certificate` file when it also holds the key.
 pub fn load_signer(key: &KeyArgs) -> Result<Box<dyn Signer>> {
     check_key_source_supported(key)?;
+    if pkcs11::key_in_token(key) {
+        return pkcs11::load(key, false)?
+            .signer
+            .ok_or_else(|| Error::Internal("PKCS#11 load returned no signer".into()));
+    }
+    if let Some(tpm_key) = crate::key_source::tpm::load_if_tpm_key(key)? {
+        return Ok(tpm_key);
+    }
+    let password = match key.pkcs8_password.as_deref() {
+        Some(password) => PasswordSource::Given(password),
+        None => PasswordSource::Terminal,
+    };
     let path = match (&key.private_key, &key.certificate) {
         (Some(key_path), _) if !key_path.is_empty() => key_path,
         (_, Some(cert_path)) if !cert_path.is_empty() => {
             let bytes = crate::input_file::read_secret(Path::new(cert_path), "--certificate")?;
-            return file::parse(&bytes, &format!("--certificate {cert_path}"))
-                .map(|k| Box::new(k) as Box<dyn Signer>)
-                .map_err(|_| {
-                    Error::invalid_argument(
-                        "--private-key",
-                        "is required (the --certificate file holds no private key)",
-                    )
-                });
+            let input = format!("--certificate {cert_path}");
+            if pkcs12_bundle::looks_like_pkcs12(&bytes) {
+                let contents = pkcs12_bundle::open(&bytes, &input, key.pkcs12_password.as_deref())?;
+                return Ok(Box::new(contents.key));
+            }
+            if !file::holds_private_key(&bytes) {
+                return Err(Error::invalid_argument(
+                    "--private-key",
+                    "is required (the --certificate file holds no private key)",
+                ));
+            }
+            return Ok(Box::new(file::parse_with_password(
+                &bytes, &input, password,
+            )?));
         }
         _ => {
             return Err(Error::invalid_argument(
@@ -81,7 +97,7 @@ pub fn load_signer(key: &KeyArgs) -> Result<Box<dyn Signer>> {
             ));
         }
     };
-    Ok(Box::new(file::load(Path::new(path))?))
+    Ok(Box::new(file::load(Path::new(path), password)?))
 }
 
 /// Loads and cross-checks the certificate, chain and key, as of `now`.
@@ -97,7 +113,15 @@ pub fn load_identity(
             "is required; give the path of the certificate file",
         ));
     };
-    let mut certificate_file = certificate::load_bundle(Path::new(cert_path))?;
+    if pkcs11::involved(key) {
+        return load_token_identity(key, intermediates, now);
+    }
+    let cert_input = format!("--certificate {cert_path}");
+    let cert_bytes = crate::input_file::read(Path::new(cert_path), "--certificate")?;
+    if pkcs12_bundle::looks_like_pkcs12(&cert_bytes) {
+        return load_pkcs12_identity(key, &cert_bytes, &cert_input, intermediates, now);
+    }
+    let mut certificate_file = certificate::parse_bundle(&cert_bytes, &cert_input)?;
     let leaf = certificate_file.remove(0);
     // Without --intermediates, the other certificates of a full-chain file are the chain.
     let mut chain = match intermediates {
@@ -107,7 +131,6 @@ pub fn load_identity(
     // X-Amz-X509-Chain never holds the leaf, even when a bundle repeats it.
     chain.retain(|c| c.der != leaf.der);
     let signer = load_signer(key)?;
-    let cert_input = format!("--certificate {cert_path}");
     let key_input = match &key.private_key {
         Some(p) => format!("--private-key {p}"),
         None => cert_input.clone(),
@@ -118,6 +141,75 @@ pub fn load_identity(
         leaf,
         chain,
         signer,
+    })
+}
+
+/// The identity when the certificate or the key (or both) live on a PKCS#11 token.
+fn load_token_identity(
+    key: &KeyArgs,
+    intermediates: Option<&Path>,
+    now: OffsetDateTime,
+) -> Result<Identity> {
+    let token = pkcs11::load(key, intermediates.is_none())?;
+    let leaf = match token.leaf {
+        Some(leaf) => leaf,
+        None => match key.certificate.as_deref() {
+            Some(path) => certificate::load_leaf(Path::new(path))?,
+            None => {
+                return Err(Error::invalid_argument(
+                    "--certificate",
+                    "is required; give a certificate file or a pkcs11: URI",
+                ));
+            }
+        },
+    };
+    let signer = match token.signer {
+        Some(signer) => signer,
+        None => load_signer(key)?,
+    };
+    let mut chain = match intermediates {
+        Some(path) => certificate::load_chain(path)?,
+        None => token.chain,
+    };
+    chain.retain(|c| c.der != leaf.der);
+    leaf.check_key_matches(signer.public_key(), &token.cert_input, &token.key_input)?;
+    leaf.check_validity(now, &token.cert_input)?;
+    Ok(Identity {
+        leaf,
+        chain,
+        signer,
+    })
+}
+
+/// The identity inside a PKCS#12 `--certificate`: its leaf, chain and key.
+fn load_pkcs12_identity(
+    key: &KeyArgs,
+    bytes: &[u8],
+    cert_input: &str,
+    intermediates: Option<&Path>,
+    now: OffsetDateTime,
+) -> Result<Identity> {
+    // As AWS's helper: the bundle is the whole identity.
+    if intermediates.is_some() {
+        return Err(Error::invalid_argument(
+            "--intermediates",
+            "cannot be used with a PKCS#12 --certificate; put the chain in the bundle",
+        ));
+    }
+    if key.private_key.as_deref().is_some_and(|k| !k.is_empty()) {
+        return Err(Error::invalid_argument(
+            "--private-key",
+            "cannot be used with a PKCS#12 --certificate; the bundle holds the key",
+        ));
+    }
+    let contents = pkcs12_bundle::open(bytes, cert_input, key.pkcs12_password.as_deref())?;
+    contents.leaf.check_validity(now, cert_input)?;
+    let mut chain = contents.others;
+    chain.retain(|c| c.der != contents.leaf.der);
+    Ok(Identity {
+        leaf: contents.leaf,
+        chain,
+        signer: Box::new(contents.key),
     })
 }
 
@@ -132,11 +224,15 @@ pub fn client_options(args: &CredentialArgs) -> ClientOptions {
     }
 }
 
-/// Everything `credential-process` does but printing; the same path serves the demo and tests.
-pub fn fetch_credentials(
-    args: &CredentialArgs,
-    options: &ClientOptions,
-) -> Result<(Credentials, SessionInfo)> {
+/// The checked inputs and loaded identity: everything CreateSession needs but the network.
+pub struct Prepared {
+    pub inputs: inputs::SessionInputs,
+    pub identity: Identity,
+    pub endpoint: endpoint::Endpoint,
+}
+
+/// Validates the arguments, loads and checks the certificate and key, resolves the endpoint.
+pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
     let inputs = inputs::validate(
         &args.trust_anchor_arn,
         &args.profile_arn,
@@ -145,87 +241,244 @@ pub fn fetch_credentials(
         args.session_duration,
         args.role_session_name.as_deref(),
     )?;
-    let identity = load_identity(
-        &args.key,
-        args.intermediates.as_deref(),
-        OffsetDateTime::now_utc(),
-    )?;
+    let now = OffsetDateTime::now_utc();
+    let identity = load_identity(&args.key, args.intermediates.as_deref(), now)?;
     let endpoint = endpoint::resolve(
         &inputs.region,
         args.endpoint.as_deref(),
         &EndpointEnv::from_process(),
     )?;
-    let client = SessionClient::new(endpoint, options)?;
-    let params = CreateSessionParams {
-        trust_anchor_arn: inputs.trust_anchor_arn.clone(),
-        profile_arn: inputs.profile_arn.clone(),
-        role_arn: inputs.role_arn.clone(),
-        duration_seconds: inputs.duration_seconds,
-        role_session_name: inputs.role_session_name.clone(),
+    warn_once(&identity.leaf, inputs.duration_seconds, now);
+    Ok(Prepared {
+        inputs,
+        identity,
+        endpoint,
+    })
+}
+
+/// Warnings a user should see, once per process: a certificate about to expire, and a session
+/// so short that the SDKs would run the helper again almost at once.
+fn warn_once(leaf: &Certificate, duration_seconds: u32, now: OffsetDateTime) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        let left = leaf.not_after - now;
+        if left < time::Duration::days(30) {
+            tracing::warn!(
+                "the certificate (serial {}) expires in {} days, at {}; renew it",
+                leaf.serial_decimal,
+                left.whole_days(),
+                crate::output::iso8601(leaf.not_after)
+            );
+        }
+        // SDKs refresh 15 minutes before expiry: a 15-minute session is stale on arrival.
+        if duration_seconds < 20 * 60 {
+            let minutes = duration_seconds / 60;
+            tracing::warn!(
+                "--session-duration {duration_seconds}: SDKs refresh credentials 15 minutes before they expire, so {minutes}-minute credentials are used for {} minutes before the helper runs again; use 1800 or more",
+                minutes.saturating_sub(15)
+            );
+        }
+    });
+}
+
+impl Prepared {
+    /// A hash of every input that changes CreateSession's answer: the cache key.
+    pub fn cache_key(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_be_bytes());
+            hash.update(bytes);
+        };
+        field(b"rolesanywhere-helper cache v1");
+        field(&self.identity.leaf.der);
+        field(self.identity.signer.public_key().describe().as_bytes());
+        for certificate in &self.identity.chain {
+            field(&certificate.der);
+        }
+        field(self.inputs.trust_anchor_arn.as_bytes());
+        field(self.inputs.profile_arn.as_bytes());
+        field(self.inputs.role_arn.as_bytes());
+        field(self.inputs.region.as_bytes());
+        field(self.endpoint.url.as_str().as_bytes());
+        field(&self.inputs.duration_seconds.to_be_bytes());
+        field(
+            self.inputs
+                .role_session_name
+                .as_deref()
+                .unwrap_or("")
+                .as_bytes(),
+        );
+        hash.finalize().into()
+    }
+
+    /// Calls CreateSession.
+    pub fn fetch(&self, options: &ClientOptions) -> Result<(Credentials, SessionInfo)> {
+        let inputs = &self.inputs;
+        let identity = &self.identity;
+        let client = SessionClient::new(self.endpoint.clone(), options)?;
+        let params = CreateSessionParams {
+            trust_anchor_arn: inputs.trust_anchor_arn.clone(),
+            profile_arn: inputs.profile_arn.clone(),
+            role_arn: inputs.role_arn.clone(),
+            duration_seconds: inputs.duration_seconds,
+            role_session_name: inputs.role_session_name.clone(),
+        };
+        let chain_der: Vec<Vec<u8>> = identity.chain.iter().map(|c| c.der.clone()).collect();
+        let signing_identity = SigningIdentity {
+            leaf_der: &identity.leaf.der,
+            chain_der: &chain_der,
+            serial_decimal: &identity.leaf.serial_decimal,
+        };
+        let host = client.endpoint().host_header.clone();
+        let sign = |now: OffsetDateTime| {
+            sigv4x509::sign_create_session(
+                &params,
+                &host,
+                &inputs.region,
+                signing_identity,
+                now,
+                identity.signer.as_ref(),
+            )
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
+        let (credentials, info) = runtime.block_on(client.create_session(&sign))?;
+        // The audit line: who got which role, never a secret.
+        tracing::info!(
+            request_id = info.request_id.as_deref().unwrap_or(""),
+            serial = %identity.leaf.serial_decimal,
+            role = %inputs.role_arn,
+            assumed_role = info.assumed_role_arn.as_deref().unwrap_or(""),
+            access_key_id = %credentials.access_key_id,
+            expiration = %crate::output::iso8601(credentials.expiration),
+            "CreateSession succeeded"
+        );
+        Ok((credentials, info))
+    }
+}
+
+/// Everything `credential-process` does but printing and caching; the same path serves the
+/// demo, serve, update and tests.
+pub fn fetch_credentials(
+    args: &CredentialArgs,
+    options: &ClientOptions,
+) -> Result<(Credentials, SessionInfo)> {
+    prepare(args)?.fetch(options)
+}
+
+/// Credentials for the short-lived commands: from the cache when it is on and holds good ones.
+fn credentials_for_one_run(args: &CredentialArgs) -> Result<Credentials> {
+    let prepared = prepare(args)?;
+    let options = client_options(args);
+    if !crate::cache::enabled(args.cache) {
+        return Ok(prepared.fetch(&options)?.0);
+    }
+    let directory = match &args.cache_dir {
+        Some(directory) => directory.clone(),
+        None => crate::cache::default_directory()?,
     };
-    let chain_der: Vec<Vec<u8>> = identity.chain.iter().map(|c| c.der.clone()).collect();
-    let signing_identity = SigningIdentity {
-        leaf_der: &identity.leaf.der,
-        chain_der: &chain_der,
-        serial_decimal: &identity.leaf.serial_decimal,
-    };
-    let host = client.endpoint().host_header.clone();
-    let sign = |now: OffsetDateTime| {
-        sigv4x509::sign_create_session(
-            &params,
-            &host,
-            &inputs.region,
-            signing_identity,
-            now,
-            identity.signer.as_ref(),
-        )
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
-    let (credentials, info) = runtime.block_on(client.create_session(&sign))?;
-    tracing::info!(
-        serial = %identity.leaf.serial_decimal,
-        role = %inputs.role_arn,
-        assumed_role = info.assumed_role_arn.as_deref().unwrap_or(""),
-        expiration = %crate::output::iso8601(credentials.expiration),
-        "CreateSession succeeded"
-    );
-    Ok((credentials, info))
+    // The cache is an optimisation: a directory that cannot be trusted costs a warning, not the run.
+    match crate::cache::Cache::open(directory) {
+        Ok(cache) => cache.get_or_fetch(&prepared.cache_key(), || Ok(prepared.fetch(&options)?.0)),
+        Err(problem) => {
+            tracing::warn!("not using the credential cache: {problem}");
+            Ok(prepared.fetch(&options)?.0)
+        }
+    }
 }
 
 /// `credential-process`: the JSON document, with no trailing newline (as AWS's helper prints it).
 pub fn credential_process(args: &CredentialArgs) -> Result<Zeroizing<String>> {
-    let (credentials, _) = fetch_credentials(args, &client_options(args))?;
+    let credentials = credentials_for_one_run(args)?;
     Ok(crate::output::credential_process_json(&credentials))
 }
 
-/// The fixed message `sign-string` signs: a prefix, the test version, and a hash of the key.
-pub fn signing_test_message(public_key_bytes: &[u8]) -> Vec<u8> {
+/// `export`: the credentials in one of the AWS CLI's export formats.
+pub fn export(args: &ExportArgs) -> Result<Zeroizing<String>> {
+    let (credentials, _) =
+        fetch_credentials(&args.credentials, &client_options(&args.credentials))?;
+    Ok(crate::export::format(
+        &credentials,
+        args.format,
+        &args.ini_profile,
+    ))
+}
+
+/// `exec`: runs the command with the credentials and the region in its environment; returns
+/// the exit code to leave with.
+pub fn exec(args: &ExecArgs) -> Result<i32> {
+    crate::export::exec(
+        || {
+            let credentials = credentials_for_one_run(&args.credentials)?;
+            let region = match args.credentials.region.as_deref().filter(|r| !r.is_empty()) {
+                Some(region) => region.to_string(),
+                // Validated by credentials_for_one_run: the trust anchor ARN's region.
+                None => args
+                    .credentials
+                    .trust_anchor_arn
+                    .split(':')
+                    .nth(3)
+                    .unwrap_or("")
+                    .to_string(),
+            };
+            Ok((credentials, region))
+        },
+        &args.command,
+    )
+}
+
+/// The fixed message `sign-string` signs: a prefix, the test version, and a hash of the key
+/// (none for ML-DSA keys, as AWS's helper 1.8 signs them).
+pub fn signing_test_message(public_key_bytes: Option<&[u8]>) -> Vec<u8> {
     let mut message = b"AWS Roles Anywhere Credential Helper Signing Test1".to_vec();
-    let mut keyed = b"IAM RA".to_vec();
-    keyed.extend_from_slice(public_key_bytes);
-    message.extend_from_slice(&Digest::Sha256.hash(&keyed));
+    if let Some(bytes) = public_key_bytes {
+        let mut keyed = b"IAM RA".to_vec();
+        keyed.extend_from_slice(bytes);
+        message.extend_from_slice(&Digest::Sha256.hash(&keyed));
+    }
     message
 }
 
 /// `sign-string`: signs the fixed test message and formats the signature.
 pub fn sign_string(args: &SignStringArgs) -> Result<Vec<u8>> {
-    let signer = load_signer(&args.key)?;
-    if let Some(cert_path) = args.key.certificate.as_deref().filter(|p| !p.is_empty()) {
-        let cert = certificate::load_leaf(Path::new(cert_path))?;
-        let key_input = args
-            .key
-            .private_key
-            .as_deref()
-            .map(|p| format!("--private-key {p}"));
+    let signer = if pkcs11::involved(&args.key) {
+        let token = pkcs11::load(&args.key, false)?;
+        let signer = match token.signer {
+            Some(signer) => signer,
+            None => load_signer(&args.key)?,
+        };
+        if let Some(leaf) = &token.leaf {
+            leaf.check_key_matches(signer.public_key(), &token.cert_input, &token.key_input)?;
+        }
+        signer
+    } else {
+        load_signer(&args.key)?
+    };
+    let cert_file = args
+        .key
+        .certificate
+        .as_deref()
+        .filter(|p| !p.is_empty() && !pkcs11::involved(&args.key));
+    if let Some(cert_path) = cert_file {
+        let bytes = crate::input_file::read(Path::new(cert_path), "--certificate")?;
         let cert_input = format!("--certificate {cert_path}");
-        cert.check_key_matches(
-            signer.public_key(),
-            &cert_input,
-            key_input.as_deref().unwrap_or(&cert_input),
-        )?;
+        // A PKCS#12 bundle gave the key itself; a certificate file must match the key.
+        if !pkcs12_bundle::looks_like_pkcs12(&bytes) {
+            let cert = certificate::parse_bundle(&bytes, &cert_input)?.remove(0);
+            let key_input = args
+                .key
+                .private_key
+                .as_deref()
+                .map(|p| format!("--private-key {p}"));
+            cert.check_key_matches(
+                signer.public_key(),
+                &cert_input,
+                key_input.as_deref().unwrap_or(&cert_input),
+            )?;
+        }
     }
     let digest = match args.digest {
         DigestName::Sha256 => Digest::Sha256,
@@ -255,19 +508,20 @@ pub fn read_certificate_data(args: &ReadCertificateArgs) -> Result<String> {
             "is required; give the path of the certificate file",
         ));
     };
-    if path.starts_with("pkcs11:") {
-        return Err(Error::invalid_argument(
-            "--certificate",
-            "PKCS#11 URIs are not supported by this build yet",
-        ));
+    if pkcs11::is_pkcs11_uri(path) {
+        return pkcs11::list_certificates(path, args.pkcs11_lib.as_deref());
     }
     let cert = certificate::load_leaf(Path::new(path))?;
     use base64::Engine as _;
     let key_type = cert.public_key.as_ref().map(|k| k.key_type()).unwrap_or("");
-    let algorithms: Vec<String> = ["SHA256", "SHA384", "SHA512"]
-        .iter()
-        .map(|d| format!("{key_type}{d}"))
-        .collect();
+    let algorithms = match &cert.public_key {
+        Ok(key) => key.supported_algorithms(),
+        // As AWS's helper for keys it does not know.
+        Err(_) => ["SHA256", "SHA384", "SHA512"]
+            .iter()
+            .map(|d| d.to_string())
+            .collect(),
+    };
     // A struct, not a map: AWS's helper prints the fields in this order.
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]

@@ -32,6 +32,8 @@ impl std::fmt::Debug for Credentials {
 pub struct SessionInfo {
     pub assumed_role_arn: Option<String>,
     pub subject_arn: Option<String>,
+    /// The service's `x-amzn-RequestId`, for audit logs and support cases.
+    pub request_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +100,7 @@ pub fn parse_create_session(body: &[u8]) -> Result<(Credentials, SessionInfo)> {
     let info = SessionInfo {
         assumed_role_arn: entry.assumed_role_user.and_then(|u| u.arn),
         subject_arn: response.subject_arn.take(),
+        request_id: None,
     };
     Ok((credentials, info))
 }

@@ -90,15 +90,15 @@ pub struct DemoPki {
     pub leaf_key_pem: Zeroizing<String>,
 }
 
-/// A P-256 root CA and a client certificate (CA:false, digitalSignature, clientAuth) valid for
-/// one hour from a minute ago, with a `key_type` key.
+/// A P-256 root CA and a client certificate (CA:false, digitalSignature, clientAuth) with a
+/// `key_type` key, valid from a minute ago for the throwaway PKI's default span (long enough
+/// that the helper has no expiry warning to give).
 pub fn make_pki(key_type: DemoKeyType) -> Result<DemoPki> {
     let now = time::OffsetDateTime::now_utc();
     let ca = Authority::root(DEMO_CA_NAME)?;
     let key = GeneratedKey::generate(key_kind(key_type))?;
     let spec = CertSpec {
         not_before: now - time::Duration::minutes(1),
-        not_after: now + time::Duration::minutes(59),
         ..CertSpec::leaf(DEMO_LEAF_NAME)
     };
     let leaf = ca.issue(&spec, &key.spki_der)?;
@@ -139,7 +139,7 @@ pub fn credential_args(
     let cli = crate::cli::Cli::try_parse_from(argv)
         .map_err(|e| Error::Internal(format!("demo arguments: {e}")))?;
     match cli.command {
-        crate::cli::Command::CredentialProcess(args) => Ok(args),
+        crate::cli::Command::CredentialProcess(args) => Ok(args.credentials),
         _ => Err(Error::Internal(
             "demo arguments did not parse as credential-process".into(),
         )),

@@ -22,6 +22,8 @@ fn init_logging(debug: bool) {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                // Colours only on a terminal: journald, files and pipes get plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_target(false),
         )
         .with(filter)
@@ -31,8 +33,8 @@ fn init_logging(debug: bool) {
 fn run(cli: Cli) -> Result<Vec<u8>, Error> {
     match cli.command {
         Command::CredentialProcess(args) => {
-            init_logging(args.key.debug == Some(true));
-            let document = commands::credential_process(&args)?;
+            init_logging(args.credentials.key.debug == Some(true));
+            let document = commands::credential_process(&args.credentials)?;
             Ok(document.as_bytes().to_vec())
         }
         Command::SignString(args) => {
@@ -43,6 +45,16 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
             init_logging(args.debug == Some(true));
             commands::read_certificate_data(&args).map(String::into_bytes)
         }
+        Command::Serve(args) => {
+            init_logging(args.credentials.key.debug == Some(true));
+            rolesanywhere_helper::serve::run(&args)?;
+            Ok(Vec::new())
+        }
+        Command::Update(args) => {
+            init_logging(args.credentials.key.debug == Some(true));
+            rolesanywhere_helper::update::run(&args)?;
+            Ok(Vec::new())
+        }
         Command::LocalEndpoint(args) => {
             init_logging(args.debug);
             rolesanywhere_helper::local_endpoint::run_cli(&args)?;
@@ -52,6 +64,33 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
             init_logging(false);
             rolesanywhere_helper::demo::run(&args).map(|output| output.as_bytes().to_vec())
         }
+        Command::Doctor(args) => {
+            init_logging(args.credentials.key.debug == Some(true));
+            let report = rolesanywhere_helper::doctor::run(&args);
+            let text = if args.json {
+                report.json()
+            } else {
+                report.text()
+            };
+            match report.exit_code() {
+                0 => Ok(text.into_bytes()),
+                // The report is the output even when checks fail: print it, then leave with the
+                // first failed check's code.
+                code => {
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = stdout
+                        .write_all(text.as_bytes())
+                        .and_then(|()| stdout.flush());
+                    std::process::exit(code);
+                }
+            }
+        }
+        Command::Export(args) => {
+            init_logging(args.credentials.key.debug == Some(true));
+            commands::export(&args).map(|text| text.as_bytes().to_vec())
+        }
+        // `main` runs exec itself: it leaves with the command's exit code, not with output.
+        Command::Exec(_) => Err(Error::Internal("exec reached the output path".into())),
         Command::Version => Ok(format!("{}\n", env!("CARGO_PKG_VERSION")).into_bytes()),
         Command::Completion { shell } => {
             let mut script = Vec::new();
@@ -68,8 +107,8 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
 
 /// Parses the command line. Usage errors become one line on stderr and exit 2, like every
 /// other failure; help goes to stdout with exit 0.
-fn parse_command_line() -> Result<Cli, ExitCode> {
-    match Cli::try_parse() {
+fn parse_command_line(argv: Vec<std::ffi::OsString>) -> Result<Cli, ExitCode> {
+    match Cli::try_parse_from(argv) {
         Ok(cli) => Ok(cli),
         Err(error) => {
             use clap::error::ErrorKind;
@@ -99,11 +138,55 @@ fn parse_command_line() -> Result<Cli, ExitCode> {
     }
 }
 
+/// With `--profile NAME`, parses again with the profile's settings as flags placed before the
+/// user's: a flag given twice takes its last value, so the user's win.
+fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
+    let profile = match &cli.command {
+        Command::CredentialProcess(args) => args.profile.clone(),
+        Command::Export(args) => args.profile.clone(),
+        Command::Doctor(args) => args.profile.clone(),
+        Command::Exec(args) => args.profile.clone(),
+        _ => None,
+    };
+    let Some(profile) = profile else {
+        return Ok(cli);
+    };
+    let flags = match rolesanywhere_helper::config_profile::flags_for_profile(&profile) {
+        Ok(flags) => flags,
+        Err(error) => {
+            eprintln!("rolesanywhere-helper: {error}");
+            return Err(ExitCode::from(error.exit_code() as u8));
+        }
+    };
+    // `env:NAME` values in the profile are taken like those on the command line.
+    rolesanywhere_helper::input_file::take_environment_inputs(flags.iter().cloned());
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // argv[1] is the command (flags before it would have been rejected by the first parse).
+    let at = 2.min(argv.len());
+    argv.splice(at..at, flags.into_iter().map(Into::into));
+    parse_command_line(argv)
+}
+
 fn main() -> ExitCode {
-    let cli = match parse_command_line() {
+    rolesanywhere_helper::input_file::take_environment_inputs(std::env::args().skip(1));
+    let cli = match parse_command_line(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    let cli = match with_profile_settings(cli) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    if let Command::Exec(args) = &cli.command {
+        init_logging(args.credentials.key.debug == Some(true));
+        return match commands::exec(args) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(error) => {
+                eprintln!("rolesanywhere-helper: {error}");
+                ExitCode::from(error.exit_code() as u8)
+            }
+        };
+    }
     match run(cli) {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();

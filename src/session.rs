@@ -95,6 +95,22 @@ impl SessionClient {
         &self.endpoint
     }
 
+    /// Reaches the endpoint once (name resolution, TCP, TLS verification, HTTP) without asking
+    /// for anything, and returns the server's clock from its `Date` header, if it sent one.
+    pub async fn probe(&self) -> Result<Option<OffsetDateTime>> {
+        let response = self
+            .http
+            .get(self.endpoint.url.clone())
+            .send()
+            .await
+            .map_err(|e| Error::Unavailable(describe_transport_error(&e, &self.endpoint.url)))?;
+        Ok(response
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date))
+    }
+
     /// Calls CreateSession. `sign` builds a freshly signed request for the given time, once per
     /// attempt, so a retried request never carries a stale date.
     pub async fn create_session(
@@ -189,7 +205,8 @@ impl SessionClient {
         };
         tracing::debug!(attempt, status, elapsed_ms = sent.elapsed().as_millis() as u64, request_id = ?request_id, "CreateSession answered");
         if (200..300).contains(&status) {
-            let (credentials, info) = parse_create_session(&body)?;
+            let (credentials, mut info) = parse_create_session(&body)?;
+            info.request_id = request_id;
             return Ok(Attempt::Done(credentials, info));
         }
         let error = service_error(status, error_type_header.as_deref(), &body, request_id);
@@ -221,6 +238,16 @@ fn describe_transport_error(error: &reqwest::Error, endpoint: &reqwest::Url) -> 
     } else {
         format!("{kind} to {endpoint}: {cause}")
     }
+}
+
+/// Parses an HTTP date (`Thu, 26 Nov 2026 08:00:00 GMT`).
+pub fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(value.trim(), &format)
+        .ok()
+        .map(|t| t.assume_utc())
 }
 
 /// Reads the error type and message from the headers and JSON body AWS services use.
@@ -284,6 +311,15 @@ pub fn advice_for(error: &ServiceError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_http_dates() {
+        assert_eq!(
+            parse_http_date("Thu, 26 Nov 2026 08:00:05 GMT"),
+            Some(time::macros::datetime!(2026-11-26 08:00:05 UTC))
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -7,10 +7,10 @@ use rcgen::{
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SerialNumber, SubjectPublicKeyInfo,
 };
 use time::{Duration, OffsetDateTime};
-use x509_parser::prelude::FromDer;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::key_source::MlDsaLevel;
 
 fn pki_error(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("throwaway PKI: {e}"))
@@ -23,6 +23,15 @@ pub enum KeyKind {
     EcP384,
     EcP521,
     Rsa(usize),
+    MlDsa(MlDsaLevel, MlDsaForm),
+}
+
+/// The PKCS#8 private-key forms OpenSSL 3.5 writes for ML-DSA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlDsaForm {
+    Seed,
+    Expanded,
+    Both,
 }
 
 /// A freshly generated private key in PKCS#8 DER, and its public key (SPKI DER).
@@ -33,7 +42,71 @@ pub struct GeneratedKey {
 }
 
 impl GeneratedKey {
+    /// An ML-DSA key from `seed`, in PKCS#8 of the given form.
+    pub fn ml_dsa(level: MlDsaLevel, form: MlDsaForm, seed: &[u8; 32]) -> Result<GeneratedKey> {
+        #[allow(deprecated)] // the expanded form is what OpenSSL writes; tests need it
+        fn expand<P: ml_dsa::MlDsaParams>(seed: &[u8; 32]) -> (Vec<u8>, Vec<u8>) {
+            let key = ml_dsa::ExpandedSigningKey::<P>::from_seed(&ml_dsa::Seed::from(*seed));
+            (
+                key.to_expanded().to_vec(),
+                key.verifying_key().encode().to_vec(),
+            )
+        }
+        let (expanded, public) = match level {
+            MlDsaLevel::L44 => expand::<ml_dsa::MlDsa44>(seed),
+            MlDsaLevel::L65 => expand::<ml_dsa::MlDsa65>(seed),
+            MlDsaLevel::L87 => expand::<ml_dsa::MlDsa87>(seed),
+        };
+        let private_key = match form {
+            MlDsaForm::Seed => der_tlv(0x80, seed),
+            MlDsaForm::Expanded => der_tlv(0x04, &expanded),
+            MlDsaForm::Both => der_tlv(
+                0x30,
+                &[der_tlv(0x04, seed), der_tlv(0x04, &expanded)].concat(),
+            ),
+        };
+        let oid = match level {
+            MlDsaLevel::L44 => 17,
+            MlDsaLevel::L65 => 18,
+            MlDsaLevel::L87 => 19,
+        };
+        // id-ml-dsa-NN: 2.16.840.1.101.3.4.3.NN, with absent parameters.
+        let algorithm = der_tlv(
+            0x30,
+            &[
+                0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, oid,
+            ],
+        );
+        let pkcs8 = der_tlv(
+            0x30,
+            &[
+                &[0x02, 0x01, 0x00][..],
+                &algorithm,
+                &der_tlv(0x04, &private_key),
+            ]
+            .concat(),
+        );
+        let spki = der_tlv(
+            0x30,
+            &[
+                algorithm.clone(),
+                der_tlv(0x03, &[&[0u8][..], &public].concat()),
+            ]
+            .concat(),
+        );
+        Ok(GeneratedKey {
+            kind: KeyKind::MlDsa(level, form),
+            pkcs8_der: Zeroizing::new(pkcs8),
+            spki_der: spki,
+        })
+    }
+
     pub fn generate(kind: KeyKind) -> Result<GeneratedKey> {
+        if let KeyKind::MlDsa(level, form) = kind {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            seed.copy_from_slice(&crate::random::bytes(32)?);
+            return GeneratedKey::ml_dsa(level, form, &seed);
+        }
         use pkcs8::{EncodePrivateKey, EncodePublicKey};
         use rsa::Generate as _;
         let (pkcs8_der, spki_der) = match kind {
@@ -65,6 +138,7 @@ impl GeneratedKey {
                     key.to_public_key().to_public_key_der().map_err(pki_error)?,
                 )
             }
+            KeyKind::MlDsa(..) => unreachable!("handled above"),
         };
         Ok(GeneratedKey {
             kind,
@@ -100,7 +174,8 @@ impl CertSpec {
         CertSpec {
             common_name: common_name.to_string(),
             not_before: now - Duration::minutes(5),
-            not_after: now + Duration::days(1),
+            // Longer than the 30 days under which the helper warns of an expiring certificate.
+            not_after: now + Duration::days(90),
             is_ca: false,
             key_usage_digital_signature: true,
             serial: None,
@@ -110,7 +185,7 @@ impl CertSpec {
     pub fn ca(common_name: &str) -> CertSpec {
         CertSpec {
             is_ca: true,
-            not_after: OffsetDateTime::now_utc() + Duration::days(30),
+            not_after: OffsetDateTime::now_utc() + Duration::days(365),
             ..CertSpec::leaf(common_name)
         }
     }
@@ -197,77 +272,87 @@ impl Authority {
     }
 }
 
-/// Signs a certificate for `public_key_spki_der` with any rcgen issuer, P-521 keys included.
+/// Signs a certificate for `public_key_spki_der` with any rcgen issuer, including keys rcgen on
+/// ring cannot encode (P-521, ML-DSA).
 pub fn sign_certificate(
     params: CertificateParams,
     public_key_spki_der: &[u8],
     issuer: &rcgen::Issuer<'_, impl rcgen::SigningKey>,
 ) -> Result<IssuedCert> {
-    let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(public_key_spki_der)
-        .map_err(pki_error)?;
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
-    if curve.as_deref() == Some("1.3.132.0.35") {
-        return sign_p521(params, &spki.subject_public_key.data, issuer);
+    match SubjectPublicKeyInfo::from_der(public_key_spki_der) {
+        Ok(public_key) => {
+            let cert = params.signed_by(&public_key, issuer).map_err(pki_error)?;
+            Ok(IssuedCert {
+                der: cert.der().to_vec(),
+                pem: cert.pem(),
+            })
+        }
+        Err(_) => sign_disguised(params, public_key_spki_der, issuer),
     }
-    let public_key = SubjectPublicKeyInfo::from_der(public_key_spki_der).map_err(pki_error)?;
-    let cert = params.signed_by(&public_key, issuer).map_err(pki_error)?;
-    Ok(IssuedCert {
-        der: cert.der().to_vec(),
-        pem: cert.pem(),
-    })
 }
 
-/// rcgen on ring cannot encode P-521 keys: the certificate is made for a "P-384" key holding the
-/// P-521 point, the curve OID is patched (same length), and the TBS is signed again.
-fn sign_p521(
+/// rcgen makes the certificate for a stand-in P-256 key; its SubjectPublicKeyInfo is then
+/// replaced by the real one in the TBS, which is signed again with the issuer's key.
+fn sign_disguised(
     params: CertificateParams,
-    point: &[u8],
+    real_spki: &[u8],
     issuer: &rcgen::Issuer<'_, impl rcgen::SigningKey>,
 ) -> Result<IssuedCert> {
-    let disguised = RawPublicKey {
-        subject_public_key: point.to_vec(),
-        algorithm: &rcgen::PKCS_ECDSA_P384_SHA384,
-    };
-    let cert = params.signed_by(&disguised, issuer).map_err(pki_error)?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.der()).map_err(pki_error)?;
-    let original_tbs = parsed.tbs_certificate.as_ref();
-    // The issuer's signature AlgorithmIdentifier follows the TBS in the certificate, unchanged.
+    use rcgen::PublicKeyData as _;
+    let stand_in = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(pki_error)?;
+    let stand_in_spki = stand_in.subject_public_key_info();
+    let cert = params.signed_by(&stand_in, issuer).map_err(pki_error)?;
     let der = cert.der().as_ref();
-    let tbs_end = der
-        .windows(original_tbs.len())
-        .position(|w| w == original_tbs)
-        .ok_or_else(|| pki_error("no TBS"))?
-        + original_tbs.len();
-    let algorithm_len = match der.get(tbs_end + 1) {
-        Some(&n) if n < 0x80 => 2 + n as usize,
-        Some(0x81) => 3 + *der.get(tbs_end + 2).ok_or_else(|| pki_error("short"))? as usize,
-        _ => return Err(pki_error("unexpected signature algorithm encoding")),
-    };
-    let algorithm = der
-        .get(tbs_end..tbs_end + algorithm_len)
-        .ok_or_else(|| pki_error("short"))?
-        .to_vec();
-    let mut tbs = original_tbs.to_vec();
-    const P384_OID: [u8; 7] = [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
-    let at = tbs
-        .windows(P384_OID.len())
-        .position(|w| w == P384_OID)
-        .ok_or_else(|| pki_error("no curve OID"))?;
-    tbs[at + 6] = 0x23; // secp521r1
-    let signature = issuer.key().sign(&tbs).map_err(pki_error)?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(der).map_err(pki_error)?;
+    let tbs = parsed.tbs_certificate.as_ref();
+    let tbs_at = find(der, tbs).ok_or_else(|| pki_error("no TBS"))?;
+    // The issuer's signature AlgorithmIdentifier follows the TBS, unchanged.
+    let after_tbs = &der[tbs_at + tbs.len()..];
+    let algorithm_len = tlv_len(after_tbs).ok_or_else(|| pki_error("bad signature algorithm"))?;
+    let algorithm = &after_tbs[..algorithm_len];
+    let tbs_header = header_len(tbs).ok_or_else(|| pki_error("bad TBS"))?;
+    let content = &tbs[tbs_header..];
+    let spki_at = find(content, &stand_in_spki).ok_or_else(|| pki_error("no stand-in key"))?;
+    let mut new_content = content[..spki_at].to_vec();
+    new_content.extend_from_slice(real_spki);
+    new_content.extend_from_slice(&content[spki_at + stand_in_spki.len()..]);
+    let new_tbs = der_tlv(0x30, &new_content);
+    let signature = issuer.key().sign(&new_tbs).map_err(pki_error)?;
     let mut bits = vec![0u8];
     bits.extend(signature);
-    let mut content = tbs;
-    content.extend_from_slice(&algorithm);
-    content.extend(der_tlv(0x03, &bits));
-    let der = der_tlv(0x30, &content);
+    let mut certificate = new_tbs;
+    certificate.extend_from_slice(algorithm);
+    certificate.extend(der_tlv(0x03, &bits));
+    let der = der_tlv(0x30, &certificate);
     let pem = pem::encode(&pem::Pem::new("CERTIFICATE", der.clone()));
     Ok(IssuedCert { der, pem })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The total length (header and contents) of the DER element at the start of `bytes`.
+fn tlv_len(bytes: &[u8]) -> Option<usize> {
+    let header = header_len(bytes)?;
+    let length = match bytes.get(1)? {
+        &n if n < 0x80 => usize::from(n),
+        _ => bytes
+            .get(2..header)?
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+    };
+    Some(header + length)
+}
+
+/// The header length (tag and length bytes) of the DER element at the start of `bytes`.
+fn header_len(bytes: &[u8]) -> Option<usize> {
+    let first = *bytes.get(1)?;
+    Some(if first < 0x80 {
+        2
+    } else {
+        2 + usize::from(first & 0x7f)
+    })
 }
 
 fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -275,27 +360,11 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     match content.len() {
         n @ 0..=127 => out.push(n as u8),
         n @ 128..=255 => out.extend([0x81, n as u8]),
-        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        n @ 256..=65535 => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        n => out.extend([0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
     }
     out.extend_from_slice(content);
     out
-}
-
-/// A public key rcgen can put in a certificate without holding its private half.
-pub struct RawPublicKey {
-    /// The subjectPublicKey bits: PKCS#1 `RSAPublicKey` DER, or the SEC1 point.
-    pub subject_public_key: Vec<u8>,
-    pub algorithm: &'static rcgen::SignatureAlgorithm,
-}
-
-impl rcgen::PublicKeyData for RawPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.subject_public_key
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        self.algorithm
-    }
 }
 
 /// An issued certificate.

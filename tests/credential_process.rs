@@ -653,6 +653,15 @@ fn debug_traces_never_show_secrets() {
         "debug traces the string to sign: {stderr}"
     );
     assert!(stderr.contains("canonical request"), "{stderr}");
+    // The audit line: request id, serial and role, at info level.
+    let audit = stderr
+        .lines()
+        .find(|l| l.contains("CreateSession succeeded"))
+        .expect("an audit line");
+    assert!(
+        audit.contains("request_id=") && audit.contains("serial=") && audit.contains(ROLE_ARN),
+        "{audit}"
+    );
     for secret in ["SecretAccessKey", "SessionToken"] {
         assert!(
             !stderr.contains(doc[secret].as_str().unwrap()),
@@ -667,5 +676,41 @@ fn debug_traces_never_show_secrets() {
     assert!(
         !stderr.contains(&key_body[..40]),
         "private key leaked into --debug output"
+    );
+}
+
+#[test]
+fn warns_once_of_an_expiring_certificate_and_a_session_too_short_to_use() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let now = OffsetDateTime::now_utc();
+    let soon = pki.leaf_from(
+        &pki.root,
+        "soon",
+        KeyKind::EcP256,
+        &CertSpec {
+            not_after: now + time::Duration::days(10),
+            ..CertSpec::leaf("soon")
+        },
+    );
+    let output =
+        endpoint.credential_process(&strs(&leaf_args(&soon)), &["--session-duration", "900"]);
+    parse_credential_process(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("expires in").count(), 1, "{stderr}");
+    assert!(stderr.contains("renew it"), "{stderr}");
+    assert_eq!(
+        stderr.matches("--session-duration 900").count(),
+        1,
+        "{stderr}"
+    );
+
+    let fine = pki.leaf("fine", KeyKind::EcP256);
+    let output = endpoint.credential_process(&strs(&leaf_args(&fine)), &[]);
+    parse_credential_process(&output);
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -26,15 +26,72 @@ fn botocore_gets_the_credentials_the_endpoint_issued_through_credential_process(
     let python = python_with_botocore();
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
-    for (name, kind) in [("ec", KeyKind::EcP256), ("rsa", KeyKind::Rsa(2048))] {
-        let leaf = pki.leaf(name, kind);
-        let config = pki.path(&format!("aws-config-{name}"));
+    let ec = pki.leaf("ec", KeyKind::EcP256);
+    let rsa = pki.leaf("rsa", KeyKind::Rsa(2048));
+    // An encrypted PKCS#8 key and a PKCS#12 bundle, as CA tooling writes them.
+    let encrypted = pki.path("ec-encrypted.key");
+    openssl(
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:key-pass",
+            "-in",
+        ],
+        &[&ec.key, std::path::Path::new("-out"), &encrypted],
+    );
+    let bundle = pki.path("rsa.p12");
+    openssl(
+        &["pkcs12", "-export", "-passout", "pass:p12-pass", "-inkey"],
+        &[
+            &rsa.key,
+            std::path::Path::new("-in"),
+            &rsa.cert,
+            std::path::Path::new("-out"),
+            &bundle,
+        ],
+    );
+    let cases = [
+        (
+            "ec",
+            format!(
+                "--certificate {} --private-key {}",
+                ec.cert.display(),
+                ec.key.display()
+            ),
+        ),
+        (
+            "rsa",
+            format!(
+                "--certificate {} --private-key {}",
+                rsa.cert.display(),
+                rsa.key.display()
+            ),
+        ),
+        (
+            "encrypted PKCS#8",
+            format!(
+                "--certificate {} --private-key {} --pkcs8-password key-pass",
+                ec.cert.display(),
+                encrypted.display()
+            ),
+        ),
+        (
+            "PKCS#12",
+            format!(
+                "--certificate {} --pkcs12-password p12-pass",
+                bundle.display()
+            ),
+        ),
+    ];
+    for (index, (name, key_args)) in cases.iter().enumerate() {
+        let config = pki.path(&format!("aws-config-{index}"));
         std::fs::write(
             &config,
             format!(
-                "[profile roles-anywhere]\nregion = us-east-1\ncredential_process = {BIN} credential-process --certificate {} --private-key {} --trust-anchor-arn {TRUST_ANCHOR_ARN} --profile-arn {PROFILE_ARN} --role-arn {ROLE_ARN} --endpoint {}\n",
-                leaf.cert.display(),
-                leaf.key.display(),
+                "[profile roles-anywhere]\nregion = us-east-1\ncredential_process = {BIN} credential-process {key_args} --trust-anchor-arn {TRUST_ANCHOR_ARN} --profile-arn {PROFILE_ARN} --role-arn {ROLE_ARN} --endpoint {}\n",
                 endpoint.url
             ),
         )

@@ -5,9 +5,11 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::{Curve, Digest, PublicKey, Signer};
+use super::mldsa::MlDsaKey;
+use super::{Curve, Digest, MlDsaLevel, PublicKey, Signer};
 use crate::error::{Error, Result};
 use crate::input_file;
+use crate::secret_prompt::{self, PasswordSource};
 
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
 const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";
@@ -35,6 +37,7 @@ enum KeyMaterial {
     },
     P384(p384::ecdsa::SigningKey),
     P521(p521::ecdsa::SigningKey),
+    MlDsa(Box<MlDsaKey>),
 }
 
 impl Signer for FileKey {
@@ -78,6 +81,7 @@ impl Signer for FileKey {
                     key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
+            KeyMaterial::MlDsa(key) => key.sign(message),
             KeyMaterial::P521(key) => {
                 let sig: p521::ecdsa::Signature =
                     key.sign_prehash(&hashed()).map_err(|e| failed(&e))?;
@@ -87,14 +91,35 @@ impl Signer for FileKey {
     }
 }
 
-/// Reads and parses the private key in `path`.
-pub fn load(path: &Path) -> Result<FileKey> {
+/// Reads and parses the private key in `path`; an encrypted key is decrypted with `password`.
+pub fn load(path: &Path, password: PasswordSource<'_>) -> Result<FileKey> {
     let bytes = input_file::read_secret(path, "--private-key")?;
-    parse(&bytes, &format!("--private-key {}", path.display()))
+    parse_with_password(
+        &bytes,
+        &format!("--private-key {}", path.display()),
+        password,
+    )
 }
 
-/// Parses a private key from PEM or DER bytes; `input` names it in errors.
+/// True when PEM `bytes` hold a private key block (a certificate file that also holds its key).
+pub fn holds_private_key(bytes: &[u8]) -> bool {
+    input_file::looks_like_pem(bytes)
+        && input_file::pem_blocks(bytes, "")
+            .is_ok_and(|blocks| blocks.iter().any(|b| b.tag.ends_with("PRIVATE KEY")))
+}
+
+/// Parses an unencrypted private key from PEM or DER bytes; `input` names it in errors.
 pub fn parse(bytes: &[u8], input: &str) -> Result<FileKey> {
+    parse_with_password(bytes, input, PasswordSource::Terminal)
+}
+
+/// Parses a private key from PEM or DER bytes, decrypting an encrypted PKCS#8 key with the
+/// password from `password`; `input` names it in errors.
+pub fn parse_with_password(
+    bytes: &[u8],
+    input: &str,
+    password: PasswordSource<'_>,
+) -> Result<FileKey> {
     if input_file::looks_like_pem(bytes) {
         let blocks = input_file::pem_blocks(bytes, input)?;
         let mut found = Vec::new();
@@ -104,16 +129,11 @@ pub fn parse(bytes: &[u8], input: &str) -> Result<FileKey> {
                 "PRIVATE KEY" => return from_pkcs8(contents, input),
                 "RSA PRIVATE KEY" => return from_pkcs1(contents, input),
                 "EC PRIVATE KEY" => return from_sec1(contents, input),
-                "ENCRYPTED PRIVATE KEY" => {
-                    return Err(Error::bad_input(
-                        input,
-                        "the key is encrypted (ENCRYPTED PRIVATE KEY); decrypt it first, e.g. `openssl pkey -in KEY -out plain.key`",
-                    ));
-                }
+                "ENCRYPTED PRIVATE KEY" => return from_encrypted_pkcs8(contents, input, password),
                 "TSS2 PRIVATE KEY" => {
                     return Err(Error::bad_input(
                         input,
-                        "this is a TPM key (TSS2 PRIVATE KEY); TPM keys are not supported by this build yet",
+                        "this is a TPM key (TSS2 PRIVATE KEY); give its file with --private-key, which loads it through the TPM",
                     ));
                 }
                 other => found.push(other.to_string()),
@@ -132,9 +152,11 @@ pub fn parse(bytes: &[u8], input: &str) -> Result<FileKey> {
         ));
     }
     // DER: the structures are distinct enough that trying each in turn is unambiguous.
-    if let Ok(info) = pkcs8::PrivateKeyInfoRef::try_from(bytes) {
-        let _ = info;
+    if pkcs8::PrivateKeyInfoRef::try_from(bytes).is_ok() {
         return from_pkcs8(bytes, input);
+    }
+    if looks_like_encrypted_pkcs8(bytes) {
+        return from_encrypted_pkcs8(bytes, input, password);
     }
     if ring::signature::RsaKeyPair::from_der(bytes).is_ok() {
         return from_pkcs1(bytes, input);
@@ -146,6 +168,97 @@ pub fn parse(bytes: &[u8], input: &str) -> Result<FileKey> {
         input,
         "not a private key: neither PEM nor a DER PKCS#8, PKCS#1 or SEC1 key",
     ))
+}
+
+/// An `EncryptedPrivateKeyInfo`: `SEQUENCE { SEQUENCE { OID pbes… }, OCTET STRING }`.
+fn looks_like_encrypted_pkcs8(der: &[u8]) -> bool {
+    const PKCS5_ARC: [u8; 8] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05]; // 1.2.840.113549.1.5
+    const PKCS12_PBE_ARC: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01];
+    der.first() == Some(&0x30)
+        && (find(der, &PKCS5_ARC).is_some_and(|at| at < 16)
+            || find(der, &PKCS12_PBE_ARC).is_some_and(|at| at < 16))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Names the encryption of a key we cannot decrypt, so the user is not told "wrong password".
+fn unsupported_encryption(der: &[u8]) -> Option<&'static str> {
+    const SCHEMES: &[(&[u8], &str)] = &[
+        (
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01],
+            "a PKCS#12 PBE scheme (legacy, e.g. SHA1-3DES)",
+        ),
+        (
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x03],
+            "PBES1 (MD5 and DES)",
+        ),
+        (
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x06],
+            "PBES1 (MD5 and RC2)",
+        ),
+        (
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0a],
+            "PBES1 (SHA-1 and DES)",
+        ),
+        (
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0b],
+            "PBES1 (SHA-1 and RC2)",
+        ),
+        (
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07],
+            "3DES (des-ede3-cbc)",
+        ),
+        (&[0x2b, 0x0e, 0x03, 0x02, 0x07], "DES (des-cbc)"),
+        (
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x02],
+            "RC2 (rc2-cbc)",
+        ),
+    ];
+    SCHEMES
+        .iter()
+        .find(|(oid, _)| find(der, oid).is_some())
+        .map(|(_, name)| *name)
+}
+
+/// Decrypts an `ENCRYPTED PRIVATE KEY` (PBES2: PBKDF2 with HMAC-SHA1/SHA-2 or scrypt, AES-CBC).
+fn from_encrypted_pkcs8(der: &[u8], input: &str, password: PasswordSource<'_>) -> Result<FileKey> {
+    let unsupported = |scheme: &str| {
+        Error::bad_input(
+            input,
+            format!(
+                "the key is encrypted with {scheme}, which is not supported; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW`"
+            ),
+        )
+    };
+    let info = match pkcs8::EncryptedPrivateKeyInfoRef::try_from(der) {
+        Ok(info) => info,
+        Err(_) => {
+            return Err(unsupported(
+                unsupported_encryption(der).unwrap_or("an unknown scheme"),
+            ));
+        }
+    };
+    if let pkcs8::pkcs5::EncryptionScheme::Pbes1(_) = info.encryption_algorithm {
+        return Err(unsupported(unsupported_encryption(der).unwrap_or("PBES1")));
+    }
+    let document = secret_prompt::with_password(
+        password,
+        &format!("Password for {input}: "),
+        input,
+        "--pkcs8-password",
+        |candidate| match info.decrypt(candidate) {
+            Ok(document) => Ok(Some(document)),
+            // A wrong password shows up as bad padding or as garbage that is not a key.
+            Err(pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed)) => Ok(None),
+            Err(pkcs8::Error::EncryptedPrivateKey(_)) => Err(unsupported(
+                unsupported_encryption(der).unwrap_or("an unsupported PBES2 cipher or KDF"),
+            )),
+            Err(_) => Ok(None),
+        },
+    )?;
+    from_pkcs8(document.as_bytes(), input)
 }
 
 fn from_pkcs8(der: &[u8], input: &str) -> Result<FileKey> {
@@ -166,10 +279,20 @@ fn from_pkcs8(der: &[u8], input: &str) -> Result<FileKey> {
             })?;
             ec_key(curve, inner.private_key, inner.public_key, input)
         }
-        other => Err(Error::bad_input(
-            input,
-            format!("unsupported key algorithm {}", algorithm_name(other)),
-        )),
+        other => match MlDsaLevel::from_oid(other) {
+            Some(level) => {
+                let key = MlDsaKey::from_private_key(level, info.private_key.as_bytes(), input)?;
+                let public = key.public_key();
+                Ok(FileKey {
+                    key: KeyMaterial::MlDsa(Box::new(key)),
+                    public,
+                })
+            }
+            None => Err(Error::bad_input(
+                input,
+                format!("unsupported key algorithm {}", algorithm_name(other)),
+            )),
+        },
     }
 }
 

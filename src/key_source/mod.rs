@@ -2,6 +2,9 @@
 //! plug in here without the request code knowing the difference.
 
 pub mod file;
+pub mod mldsa;
+pub mod pkcs11;
+pub mod tpm;
 
 use sha2::Digest as _;
 
@@ -25,6 +28,43 @@ impl Curve {
     }
 }
 
+/// The ML-DSA (FIPS 204) parameter sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlDsaLevel {
+    L44,
+    L65,
+    L87,
+}
+
+impl MlDsaLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            MlDsaLevel::L44 => "ML-DSA-44",
+            MlDsaLevel::L65 => "ML-DSA-65",
+            MlDsaLevel::L87 => "ML-DSA-87",
+        }
+    }
+
+    /// The level of a key algorithm OID (2.16.840.1.101.3.4.3.17/18/19), if it is ML-DSA.
+    pub fn from_oid(oid: &str) -> Option<MlDsaLevel> {
+        match oid {
+            "2.16.840.1.101.3.4.3.17" => Some(MlDsaLevel::L44),
+            "2.16.840.1.101.3.4.3.18" => Some(MlDsaLevel::L65),
+            "2.16.840.1.101.3.4.3.19" => Some(MlDsaLevel::L87),
+            _ => None,
+        }
+    }
+
+    /// The size of the encoded public key.
+    pub fn public_key_len(self) -> usize {
+        match self {
+            MlDsaLevel::L44 => 1312,
+            MlDsaLevel::L65 => 1952,
+            MlDsaLevel::L87 => 2592,
+        }
+    }
+}
+
 /// A public key in the canonical form both sides of a comparison use.
 #[derive(Clone, PartialEq, Eq)]
 pub enum PublicKey {
@@ -32,6 +72,8 @@ pub enum PublicKey {
     Ec { curve: Curve, point: Vec<u8> },
     /// The PKCS#1 `RSAPublicKey` DER and the modulus size in bits.
     Rsa { pkcs1_der: Vec<u8>, bits: usize },
+    /// The FIPS 204 encoded public key.
+    MlDsa { level: MlDsaLevel, encoded: Vec<u8> },
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -46,6 +88,7 @@ impl PublicKey {
         match self {
             PublicKey::Ec { curve, .. } => format!("EC {}", curve.name()),
             PublicKey::Rsa { bits, .. } => format!("RSA {bits}"),
+            PublicKey::MlDsa { level, .. } => level.name().to_string(),
         }
     }
 
@@ -54,6 +97,7 @@ impl PublicKey {
         match self {
             PublicKey::Ec { .. } => "EC",
             PublicKey::Rsa { .. } => "RSA",
+            PublicKey::MlDsa { level, .. } => level.name(),
         }
     }
 
@@ -63,14 +107,28 @@ impl PublicKey {
         match self {
             PublicKey::Ec { .. } => "AWS4-X509-ECDSA-SHA256",
             PublicKey::Rsa { .. } => "AWS4-X509-RSA-SHA256",
+            PublicKey::MlDsa { .. } => "AWS4-X509-MLDSA",
         }
     }
 
-    /// The bytes `sign-string` hashes: the uncompressed point for EC, PKCS#1 DER for RSA.
-    pub fn signing_test_bytes(&self) -> &[u8] {
+    /// The bytes `sign-string` hashes: the uncompressed point for EC, PKCS#1 DER for RSA; none
+    /// for ML-DSA, whose test message AWS's helper 1.8 leaves without the key suffix.
+    pub fn signing_test_bytes(&self) -> Option<&[u8]> {
         match self {
-            PublicKey::Ec { point, .. } => point,
-            PublicKey::Rsa { pkcs1_der, .. } => pkcs1_der,
+            PublicKey::Ec { point, .. } => Some(point),
+            PublicKey::Rsa { pkcs1_der, .. } => Some(pkcs1_der),
+            PublicKey::MlDsa { .. } => None,
+        }
+    }
+
+    /// The digests `read-certificate-data` lists (`ECSHA256`, …; just the level for ML-DSA).
+    pub fn supported_algorithms(&self) -> Vec<String> {
+        match self {
+            PublicKey::MlDsa { level, .. } => vec![level.name().to_string()],
+            other => ["SHA256", "SHA384", "SHA512"]
+                .iter()
+                .map(|d| format!("{}{d}", other.key_type()))
+                .collect(),
         }
     }
 }
@@ -100,7 +158,7 @@ pub trait Signer: Send + Sync {
     fn public_key(&self) -> &PublicKey;
 
     /// Signs `message` hashed with `digest`: ASN.1 DER `SEQUENCE{r,s}` for EC (over the
-    /// digest, whatever the curve), RSASSA-PKCS1-v1_5 for RSA.
+    /// digest, whatever the curve), RSASSA-PKCS1-v1_5 for RSA; ML-DSA signs the message itself.
     fn sign(&self, message: &[u8], digest: Digest) -> Result<Vec<u8>>;
 
     /// The key's algorithm as the request names it.

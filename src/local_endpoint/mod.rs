@@ -12,7 +12,7 @@
 //! As a command: `rolesanywhere-helper local-endpoint` ([`run_cli`]).
 
 mod canonical;
-mod chain;
+pub mod chain;
 mod record;
 mod response;
 mod tls;

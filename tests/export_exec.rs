@@ -1,0 +1,247 @@
+//! `export` in every format, parsed back (the env and ini outputs by botocore), and `exec`:
+//! the command's environment, its exit code, and signals forwarded to it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rolesanywhere_helper::throwaway_pki::KeyKind;
+
+fn export(endpoint: &LocalEndpoint, leaf: &Leaf, format: &str) -> String {
+    // credential_process_args starts with the command name: swap it for export.
+    let mut args = credential_process_args(Some(&endpoint.url), &strs(&leaf_args(leaf)));
+    args[0] = "export".into();
+    args.extend(["--format".into(), format.into()]);
+    let output = helper(
+        &strs(&args),
+        &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
+    );
+    assert!(
+        output.status.success(),
+        "export {format}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn last_access_key(endpoint: &LocalEndpoint) -> String {
+    endpoint.records().pop().unwrap()["access_key_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const BOTOCORE_FROM_ENVIRONMENT: &str = r#"
+import json, botocore.session
+c = botocore.session.Session().get_credentials()
+print(json.dumps({"method": c.method, "access_key": c.access_key, "token": c.token}))
+"#;
+
+#[test]
+fn every_export_format_parses_back() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+
+    // env: a POSIX shell evaluates it, botocore reads the variables.
+    let env_text = export(&endpoint, &leaf, "env");
+    let issued = last_access_key(&endpoint);
+    assert!(
+        env_text.lines().all(|l| l.starts_with("export AWS_")),
+        "{env_text}"
+    );
+    let script = pki.path("exported.sh");
+    std::fs::write(&script, &env_text).unwrap();
+    let python = python_with_botocore();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            ". {}; exec {} -c '{}'",
+            script.display(),
+            python.display(),
+            BOTOCORE_FROM_ENVIRONMENT.replace('\'', "\"")
+        ))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", pki.path("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", pki.path("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let output = run_bounded(&mut command, Duration::from_secs(60));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let resolved: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(resolved["method"], "env");
+    assert_eq!(resolved["access_key"], issued);
+
+    // env-no-export: the same lines without `export`, for `set -a` and .env files.
+    let plain = export(&endpoint, &leaf, "env-no-export");
+    let issued = last_access_key(&endpoint);
+    let plain_file = pki.path("exported.env");
+    std::fs::write(&plain_file, &plain).unwrap();
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(format!(
+        "set -a; . {}; printf %s \"$AWS_ACCESS_KEY_ID\"",
+        plain_file.display()
+    ));
+    let output = run_bounded(&mut command, Duration::from_secs(10));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), issued);
+
+    // fish and PowerShell: one assignment per variable, values quoted as each shell reads them.
+    let fish = export(&endpoint, &leaf, "fish");
+    let issued = last_access_key(&endpoint);
+    assert!(
+        fish.contains(&format!("set -gx AWS_ACCESS_KEY_ID '{issued}'\n")),
+        "{fish}"
+    );
+    assert_eq!(fish.lines().count(), 4);
+    let powershell = export(&endpoint, &leaf, "powershell");
+    let issued = last_access_key(&endpoint);
+    assert!(
+        powershell.contains(&format!("$Env:AWS_ACCESS_KEY_ID=\"{issued}\"\n")),
+        "{powershell}"
+    );
+    assert!(powershell.contains("$Env:AWS_CREDENTIAL_EXPIRATION=\""));
+
+    // json: the credential_process document.
+    let json = export(&endpoint, &leaf, "json");
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["Version"], 1);
+    assert_eq!(doc["AccessKeyId"], last_access_key(&endpoint));
+
+    // ini: botocore reads it as a shared credentials file.
+    let mut args = credential_process_args(Some(&endpoint.url), &strs(&leaf_args(&leaf)));
+    args[0] = "export".into();
+    args.extend(["--format", "ini", "--ini-profile", "exported"].map(String::from));
+    let ini = helper(
+        &strs(&args),
+        &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
+    );
+    let issued = last_access_key(&endpoint);
+    let ini_file = pki.path("credentials");
+    std::fs::write(&ini_file, &ini.stdout).unwrap();
+    let mut command = Command::new(&python);
+    command
+        .args(["-c", "import json, botocore.session\nc = botocore.session.Session(profile='exported').get_credentials()\nprint(json.dumps({'method': c.method, 'access_key': c.access_key}))"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", &ini_file)
+        .env("AWS_CONFIG_FILE", pki.path("none"))
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let output = run_bounded(&mut command, Duration::from_secs(60));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let resolved: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(resolved["method"], "shared-credentials-file");
+    assert_eq!(resolved["access_key"], issued);
+}
+
+fn exec_args(endpoint: &LocalEndpoint, leaf: &Leaf, command: &[&str]) -> Vec<String> {
+    let mut args = credential_process_args(Some(&endpoint.url), &strs(&leaf_args(leaf)));
+    args[0] = "exec".into();
+    args.push("--".into());
+    args.extend(command.iter().map(|s| s.to_string()));
+    args
+}
+
+#[test]
+fn exec_runs_the_command_with_the_credentials_and_returns_its_exit_code() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let ca = endpoint.tls_ca.to_str().unwrap();
+
+    let args = exec_args(
+        &endpoint,
+        &leaf,
+        &[
+            "sh",
+            "-c",
+            "printf '%s|%s|%s|%s|%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"${#AWS_SECRET_ACCESS_KEY}\" \"${#AWS_SESSION_TOKEN}\" \"$AWS_CREDENTIAL_EXPIRATION\" \"$AWS_REGION\" \"$AWS_DEFAULT_REGION\" \"${AWS_PROFILE-unset}\"; exit 7",
+        ],
+    );
+    let output = helper(
+        &strs(&args),
+        &[("AWS_CA_BUNDLE", ca), ("AWS_PROFILE", "something-else")],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let fields: Vec<&str> = text.split('|').collect();
+    assert_eq!(fields[0], last_access_key(&endpoint));
+    assert!(
+        fields[1].parse::<usize>().unwrap() >= 40 && fields[2].parse::<usize>().unwrap() > 0,
+        "{text}"
+    );
+    assert!(fields[3].ends_with('Z') && fields[3].len() == 20, "{text}");
+    assert_eq!(&fields[4..], ["us-east-1", "us-east-1", "unset"]);
+
+    let missing = exec_args(&endpoint, &leaf, &["/nonexistent/program"]);
+    assert_clean_failure(
+        &helper(&strs(&missing), &[("AWS_CA_BUNDLE", ca)]),
+        2,
+        "cannot run /nonexistent/program",
+    );
+}
+
+#[test]
+fn exec_forwards_signals_to_the_command() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let args = exec_args(
+        &endpoint,
+        &leaf,
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; trap 'exit 43' INT; echo ready; while :; do sleep 0.02; done",
+        ],
+    );
+    for (signal, expected) in [(libc::SIGTERM, 42), (libc::SIGINT, 43)] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        // SAFETY: signalling the helper process this test started.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("exec did not end after signal {signal}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(
+            status.code(),
+            Some(expected),
+            "signal {signal} reached the command"
+        );
+    }
+}

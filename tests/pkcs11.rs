@@ -1,0 +1,934 @@
+//! PKCS#11 keys end to end on SoftHSM2 tokens made at test time (pkcs11/make-softhsm-token.sh):
+//! credential-process against the local endpoint, sign-string checked by openssl,
+//! read-certificate-data listings, and every failure the token can cause. A missing SoftHSM2
+//! fails these tests; nothing is skipped.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::*;
+use rolesanywhere_helper::certificate;
+use rolesanywhere_helper::cli::KeyArgs;
+use rolesanywhere_helper::commands::signing_test_message;
+use rolesanywhere_helper::key_source::{Digest, PublicKey, pkcs11};
+
+const PIN: &str = "1234";
+
+/// A private SoftHSM2 token (own SOFTHSM2_CONF and token dir) with the script's objects.
+struct Token {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+    module: String,
+    label: String,
+}
+
+impl Token {
+    fn new() -> Token {
+        let dir = tempfile::Builder::new()
+            .prefix("rah-pkcs11")
+            .tempdir()
+            .unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkcs11/make-softhsm-token.sh");
+        let label = format!("rah-{}", std::process::id());
+        let mut command = Command::new("bash");
+        command
+            .arg(&script)
+            .arg(dir.path())
+            .env("TOKEN_LABEL", &label)
+            .env("USER_PIN", PIN);
+        let output = run_bounded(&mut command, Duration::from_secs(120));
+        assert!(
+            output.status.success(),
+            "making the SoftHSM2 token failed (is softhsm2 installed? ./scripts/test.sh installs it): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let env = std::fs::read_to_string(dir.path().join("env")).unwrap();
+        let value = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("{key} missing from the token's env file"))
+                .to_string()
+        };
+        Token {
+            conf: PathBuf::from(value("SOFTHSM2_CONF")),
+            module: value("PKCS11_MODULE"),
+            label,
+            dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.path("ca.pem")
+    }
+
+    /// `pkcs11:token=<label>;object=<object>`.
+    fn uri(&self, object: &str) -> String {
+        format!("pkcs11:token={};object={object}", self.label)
+    }
+
+    /// Runs the helper with this token's configuration and `env`.
+    fn helper(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut all = vec![("SOFTHSM2_CONF", self.conf.to_str().unwrap())];
+        all.extend_from_slice(env);
+        helper_without_pin(args, &all)
+    }
+
+    /// credential-process against `endpoint` with `args`, the PIN in `$PKCS11_PIN`.
+    fn credential_process(&self, endpoint: &LocalEndpoint, args: &[&str]) -> Output {
+        let mut all = vec![
+            "credential-process",
+            "--trust-anchor-arn",
+            TRUST_ANCHOR_ARN,
+            "--profile-arn",
+            PROFILE_ARN,
+            "--role-arn",
+            ROLE_ARN,
+            "--endpoint",
+            &endpoint.url,
+        ];
+        all.extend_from_slice(args);
+        self.helper(
+            &all,
+            &[
+                ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+                ("PKCS11_PIN", PIN),
+            ],
+        )
+    }
+}
+
+/// Runs the helper without any inherited PIN variable.
+fn helper_without_pin(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("PKCS11_PIN")
+        .env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    run_bounded(&mut command, Duration::from_secs(60))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Checks a sign-string `--format bin` signature with openssl against the certificate's key.
+fn assert_openssl_verifies(token: &Token, cert: &Path, signature: &[u8], digest: &str) {
+    let leaf = certificate::load_leaf(cert).unwrap();
+    let public = leaf.public_key.clone().unwrap();
+    let message = signing_test_message(public.signing_test_bytes());
+    let unique = format!(
+        "{}-{digest}-{}",
+        cert.file_stem().unwrap().to_string_lossy(),
+        signature.len()
+    );
+    let message_path = token.path(&format!("{unique}.msg"));
+    let signature_path = token.path(&format!("{unique}.sig"));
+    let public_path = token.path(&format!("{unique}.pub.pem"));
+    std::fs::write(&message_path, &message).unwrap();
+    std::fs::write(&signature_path, signature).unwrap();
+    let pem = openssl(&["x509", "-pubkey", "-noout", "-in"], &[cert]);
+    std::fs::write(&public_path, &pem.stdout).unwrap();
+    let verified = openssl(
+        &[
+            "dgst",
+            &format!("-{}", digest.to_ascii_lowercase()),
+            "-verify",
+        ],
+        &[
+            &public_path,
+            Path::new("-signature"),
+            &signature_path,
+            &message_path,
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&verified.stdout).contains("Verified OK"),
+        "openssl: {}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
+
+#[test]
+fn credential_process_signs_with_token_keys_of_every_type() {
+    let token = Token::new();
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    for (object, algorithm) in [
+        ("ec256", "AWS4-X509-ECDSA-SHA256"),
+        ("ec384", "AWS4-X509-ECDSA-SHA256"),
+        ("rsa2048", "AWS4-X509-RSA-SHA256"),
+    ] {
+        let uri = token.uri(object);
+        let output = token.credential_process(
+            &endpoint,
+            &[
+                "--certificate",
+                &uri,
+                "--private-key",
+                &uri,
+                "--pkcs11-lib",
+                &token.module,
+            ],
+        );
+        assert!(output.status.success(), "{object}: {}", stderr(&output));
+        let doc = parse_credential_process(&output);
+        let record = endpoint.records().pop().unwrap();
+        assert_eq!(record["access_key_id"], doc["AccessKeyId"], "{object}");
+        assert_eq!(record["algorithm"], algorithm, "{object}");
+        assert_eq!(record["verified"], true, "{object}");
+        // Never a chain of the leaf itself or the root: the root is the trust anchor.
+        assert_eq!(record["chain_subjects"], serde_json::json!([]), "{object}");
+    }
+
+    // A certificate file with a key URI; the PIN in the URI; the module from the URI.
+    let cert_file = token.path("ec384.crt.pem");
+    let key_uri = format!(
+        "pkcs11:token={};object=ec384;type=private?pin-value={PIN}&module-path={}",
+        token.label, token.module
+    );
+    let output = token.helper(
+        &[
+            "credential-process",
+            "--trust-anchor-arn",
+            TRUST_ANCHOR_ARN,
+            "--profile-arn",
+            PROFILE_ARN,
+            "--role-arn",
+            ROLE_ARN,
+            "--endpoint",
+            &endpoint.url,
+            "--certificate",
+            cert_file.to_str().unwrap(),
+            "--private-key",
+            &key_uri,
+            "--debug",
+        ],
+        &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
+    );
+    assert!(
+        output.status.success(),
+        "key URI + cert file: {}",
+        stderr(&output)
+    );
+    parse_credential_process(&output);
+    assert!(
+        !stderr(&output).contains(&format!("pin-value={PIN}")),
+        "--debug never prints the PIN: {}",
+        stderr(&output)
+    );
+
+    // Only a certificate URI: the key is the one with the certificate's CKA_ID; the PIN from a
+    // pin-source file.
+    let pin_file = token.path("pin.txt");
+    std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+    let cert_uri = format!(
+        "pkcs11:token={};id=%03;type=cert?pin-source={}",
+        token.label,
+        pin_file.display()
+    );
+    let output = token.helper(
+        &[
+            "credential-process",
+            "--trust-anchor-arn",
+            TRUST_ANCHOR_ARN,
+            "--profile-arn",
+            PROFILE_ARN,
+            "--role-arn",
+            ROLE_ARN,
+            "--endpoint",
+            &endpoint.url,
+            "--certificate",
+            &cert_uri,
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
+    );
+    assert!(
+        output.status.success(),
+        "certificate URI only: {}",
+        stderr(&output)
+    );
+    parse_credential_process(&output);
+    assert_eq!(
+        endpoint.records().pop().unwrap()["algorithm"],
+        "AWS4-X509-RSA-SHA256"
+    );
+}
+
+#[test]
+fn the_chain_comes_from_the_token_unless_intermediates_are_given() {
+    let token = Token::new();
+    let pki = Pki::new();
+    // The endpoint trusts only the root: the intermediate must be sent.
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let uri = token.uri("ec256-int");
+    let output = token.credential_process(
+        &endpoint,
+        &["--certificate", &uri, "--pkcs11-lib", &token.module],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    parse_credential_process(&output);
+    let record = endpoint.records().pop().unwrap();
+    assert_eq!(
+        record["chain_subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .len(),
+        1,
+        "{record}"
+    );
+    assert!(
+        record["chain_subjects"][0]
+            .as_str()
+            .unwrap()
+            .contains("SoftHSM Test Intermediate CA"),
+        "{record}"
+    );
+
+    // --intermediates wins over the token's certificates.
+    let intermediates = token.path("intermediate.pem");
+    let output = token.credential_process(
+        &endpoint,
+        &[
+            "--certificate",
+            &uri,
+            "--pkcs11-lib",
+            &token.module,
+            "--intermediates",
+            intermediates.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        endpoint.records().pop().unwrap()["chain_subjects"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn sign_string_signatures_verify_with_openssl_for_every_digest() {
+    let token = Token::new();
+    for object in ["ec256", "ec384", "rsa2048"] {
+        for digest in ["SHA256", "SHA384", "SHA512"] {
+            let uri = token.uri(object);
+            let output = token.helper(
+                &[
+                    "sign-string",
+                    "--certificate",
+                    &uri,
+                    "--private-key",
+                    &uri,
+                    "--pkcs11-lib",
+                    &token.module,
+                    "--format",
+                    "bin",
+                    "--digest",
+                    digest,
+                ],
+                &[("PKCS11_PIN", PIN)],
+            );
+            assert!(
+                output.status.success(),
+                "{object} {digest}: {}",
+                stderr(&output)
+            );
+            assert_openssl_verifies(
+                &token,
+                &token.path(&format!("{object}.crt.pem")),
+                &output.stdout,
+                digest,
+            );
+        }
+    }
+    // Only a key URI: the public key comes from the token.
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            &token.uri("ec256"),
+            "--pkcs11-lib",
+            &token.module,
+            "--format",
+            "bin",
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert!(output.status.success(), "key URI only: {}", stderr(&output));
+    assert_openssl_verifies(
+        &token,
+        &token.path("ec256.crt.pem"),
+        &output.stdout,
+        "SHA256",
+    );
+}
+
+#[test]
+fn always_authenticate_keys_log_in_before_each_signature_with_reuse_pin() {
+    let token = Token::new();
+    let uri = token.uri("ec256-always");
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--certificate",
+            &uri,
+            "--pkcs11-lib",
+            &token.module,
+            "--reuse-pin",
+            "--format",
+            "bin",
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_openssl_verifies(
+        &token,
+        &token.path("ec256-always.crt.pem"),
+        &output.stdout,
+        "SHA256",
+    );
+
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let output = token.credential_process(
+        &endpoint,
+        &[
+            "--certificate",
+            &uri,
+            "--pkcs11-lib",
+            &token.module,
+            "--reuse-pin",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    parse_credential_process(&output);
+
+    // Without --reuse-pin the key's PIN is asked for; with no terminal, a clear error at once.
+    let mut command = Command::new("setsid");
+    command
+        .args([
+            "-w",
+            BIN,
+            "sign-string",
+            "--certificate",
+            &uri,
+            "--pkcs11-lib",
+        ])
+        .arg(&token.module)
+        .env("SOFTHSM2_CONF", &token.conf)
+        .env("PKCS11_PIN", PIN);
+    let output = run_bounded(&mut command, Duration::from_secs(30));
+    assert_clean_failure(&output, 3, "--reuse-pin");
+    assert!(stderr(&output).contains("CKA_ALWAYS_AUTHENTICATE"));
+}
+
+#[test]
+fn read_certificate_data_lists_matching_certificates_with_uris() {
+    let token = Token::new();
+    let output = token.helper(
+        &[
+            "read-certificate-data",
+            "--certificate",
+            &token.uri("twin"),
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Matching identities", "{text}");
+    for (index, id) in [(1, "06"), (2, "07")] {
+        let cert = token.path(&format!("twin-{id}.crt.pem"));
+        let der = openssl(&["x509", "-outform", "DER", "-in"], &[&cert]).stdout;
+        let fingerprint = ring_sha1_hex(&der);
+        let subject = format!("CN=softhsm-twin-{id}");
+        let entry = text
+            .split(&format!("{index}) "))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no entry {index} in {text}"));
+        assert!(entry.starts_with(&fingerprint), "{fingerprint} in {text}");
+        assert!(entry.contains(&format!("\"{subject}\"")), "{text}");
+        assert!(
+            entry.contains("Issuer: \"CN=SoftHSM Test Root CA\""),
+            "{text}"
+        );
+        assert!(entry.contains("Serial: "), "{text}");
+        assert!(
+            text.contains(&format!(
+                "URI: pkcs11:token={};manufacturer=SoftHSM%20project;model=SoftHSM%20v2;",
+                token.label
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("id=%{id};object=twin;type=cert")),
+            "{text}"
+        );
+    }
+    // A listed URI selects exactly its certificate.
+    let listed = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("URI: "))
+        .unwrap()
+        .to_string();
+    let output = token.helper(
+        &[
+            "read-certificate-data",
+            "--certificate",
+            &listed,
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout)
+            .matches(") ")
+            .count(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // The whole token: 7 leaves and 2 CA certificates.
+    let output = token.helper(
+        &[
+            "read-certificate-data",
+            "--certificate",
+            &format!("pkcs11:token={}", token.label),
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.matches("\tURI: ").count(), 9, "{text}");
+    // Nothing matches.
+    let output = token.helper(
+        &[
+            "read-certificate-data",
+            "--certificate",
+            &token.uri("nothing-here"),
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "No matching identities\n"
+    );
+}
+
+fn ring_sha1_hex(der: &[u8]) -> String {
+    let output = {
+        let path =
+            std::env::temp_dir().join(format!("rah-sha1-{}-{}", std::process::id(), der.len()));
+        std::fs::write(&path, der).unwrap();
+        let out = openssl(&["dgst", "-sha1", "-r"], &[&path]);
+        let _ = std::fs::remove_file(&path);
+        out
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn several_matches_list_every_candidate_uri() {
+    let token = Token::new();
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let uri = token.uri("twin");
+    let output = token.credential_process(
+        &endpoint,
+        &["--certificate", &uri, "--pkcs11-lib", &token.module],
+    );
+    assert_clean_failure(&output, 3, "2 certificates match");
+    let message = stderr(&output);
+    assert!(
+        message.contains("id=%06;object=twin;type=cert"),
+        "{message}"
+    );
+    assert!(
+        message.contains("id=%07;object=twin;type=cert"),
+        "{message}"
+    );
+
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            &uri,
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert_clean_failure(&output, 3, "2 private keys match");
+    let message = stderr(&output);
+    assert!(
+        message.contains("id=%06;object=twin;type=private"),
+        "{message}"
+    );
+    assert!(
+        message.contains("id=%07;object=twin;type=private"),
+        "{message}"
+    );
+
+    // A certificate file picks its own key among the twins by public key.
+    let cert = token.path("twin-07.crt.pem");
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--certificate",
+            cert.to_str().unwrap(),
+            "--private-key",
+            &uri,
+            "--pkcs11-lib",
+            &token.module,
+            "--format",
+            "bin",
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_openssl_verifies(&token, &cert, &output.stdout, "SHA256");
+
+    // Nothing matches: the error says what was searched.
+    let output = token.credential_process(
+        &endpoint,
+        &[
+            "--certificate",
+            &token.uri("absent"),
+            "--pkcs11-lib",
+            &token.module,
+        ],
+    );
+    assert_clean_failure(
+        &output,
+        3,
+        "no certificate found: searched certificates with object=absent",
+    );
+}
+
+#[test]
+fn a_wrong_pin_fails_at_once_and_leaves_the_token_usable() {
+    let token = Token::new();
+    let uri = token.uri("ec256");
+    let sign = |pin: &str| {
+        token.helper(
+            &[
+                "sign-string",
+                "--certificate",
+                &uri,
+                "--pkcs11-lib",
+                &token.module,
+            ],
+            &[("PKCS11_PIN", pin)],
+        )
+    };
+    let output = sign("987654");
+    assert_clean_failure(
+        &output,
+        3,
+        "rejected the PIN from $PKCS11_PIN (CKR_PIN_INCORRECT",
+    );
+    assert!(
+        !stderr(&output).contains("987654"),
+        "the PIN is never printed"
+    );
+    // One failed login per run, never a loop: the token is not locked and the right PIN works.
+    for _ in 0..2 {
+        assert_eq!(sign("987654").status.code(), Some(3));
+    }
+    let output = sign(PIN);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // No PIN anywhere and no terminal: a clear error, never a hang.
+    let mut command = Command::new("setsid");
+    command
+        .args([
+            "-w",
+            BIN,
+            "sign-string",
+            "--certificate",
+            &uri,
+            "--pkcs11-lib",
+        ])
+        .arg(&token.module)
+        .env("SOFTHSM2_CONF", &token.conf)
+        .env_remove("PKCS11_PIN");
+    let output = run_bounded(&mut command, Duration::from_secs(30));
+    assert_clean_failure(&output, 3, "no terminal to ask for it");
+    assert!(stderr(&output).contains("PKCS11_PIN"));
+}
+
+#[test]
+fn module_and_uri_mistakes_get_one_clear_line() {
+    let token = Token::new();
+    let missing = "/nonexistent/lib/libnothing-pkcs11.so";
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            &token.uri("ec256"),
+            "--pkcs11-lib",
+            missing,
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert_clean_failure(&output, 3, missing);
+    assert!(stderr(&output).contains("install"), "{}", stderr(&output));
+
+    // No module anywhere: p11-kit's proxy is the default, as in AWS's helper.
+    let output = token.helper(
+        &["sign-string", "--private-key", &token.uri("ec256")],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("p11-kit"), "{}", stderr(&output));
+
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            &format!("pkcs11:token={};objekt=ec256", token.label),
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[],
+    );
+    assert_clean_failure(&output, 2, "`objekt` is not an RFC 7512 path attribute");
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            "pkcs11:object=ec%2",
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[],
+    );
+    assert_clean_failure(&output, 2, "`object` has a bad percent-escape");
+
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            "pkcs11:token=no-such-token;object=ec256",
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert_clean_failure(&output, 3, "no token in");
+    assert!(stderr(&output).contains(&token.label));
+
+    // module-path naming a directory plus module-name, as RFC 7512 allows.
+    let module = Path::new(&token.module);
+    let by_name = format!(
+        "pkcs11:token={};object=ec256?module-path={}&module-name={}&pin-value={PIN}",
+        token.label,
+        module.parent().unwrap().display(),
+        module.file_stem().unwrap().to_string_lossy()
+    );
+    let output = token.helper(&["sign-string", "--private-key", &by_name], &[]);
+    assert!(output.status.success(), "module-name: {}", stderr(&output));
+
+    // An unreadable pin-source names the file.
+    let absent_pin = token.path("no-such-pin-file");
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            &format!("{}?pin-source={}", token.uri("ec256"), absent_pin.display()),
+            "--pkcs11-lib",
+            &token.module,
+        ],
+        &[],
+    );
+    assert_clean_failure(&output, 3, "cannot read the PIN file");
+    assert!(stderr(&output).contains("no-such-pin-file"));
+
+    // File keys never need a PKCS#11 library.
+    let pki = Pki::new();
+    let leaf = pki.leaf("file", rolesanywhere_helper::throwaway_pki::KeyKind::EcP256);
+    let output = helper_without_pin(
+        &strs(&[vec!["sign-string".to_string()], leaf_args(&leaf)].concat()),
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// The only test that loads the module in this process (SoftHSM reads SOFTHSM2_CONF once, at
+/// C_Initialize): one signer signs many times with one session and one login, and logs in again
+/// by itself when the token closes its sessions.
+#[test]
+fn one_signer_signs_many_times_with_one_login_and_recovers_lost_sessions() {
+    let token = Token::new();
+    // SAFETY: no other test in this binary reads the environment from C code; std serialises its
+    // own environment access (other tests spawn children concurrently).
+    unsafe { std::env::set_var("SOFTHSM2_CONF", &token.conf) };
+    let uri = format!("{}?pin-value={PIN}", token.uri("ec384"));
+    let key = KeyArgs {
+        certificate: Some(uri.clone()),
+        private_key: Some(uri),
+        pkcs11_lib: Some(token.module.clone()),
+        ..Default::default()
+    };
+    let logins_before = pkcs11::user_login_count();
+    let sessions_before = pkcs11::session_open_count();
+    let loaded = pkcs11::load(&key, true).unwrap();
+    let signer = loaded.signer.unwrap();
+    let PublicKey::Ec { point, .. } = signer.public_key().clone() else {
+        panic!("EC key expected");
+    };
+    let verifying = p384::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+    let verify = |message: &[u8], der: &[u8]| {
+        use p384::ecdsa::signature::hazmat::PrehashVerifier;
+        let signature = p384::ecdsa::Signature::from_der(der).unwrap();
+        verifying
+            .verify_prehash(&Digest::Sha256.hash(message), &signature)
+            .unwrap();
+    };
+    for i in 0..25u32 {
+        let message = format!("message {i}");
+        let signature = signer.sign(message.as_bytes(), Digest::Sha256).unwrap();
+        verify(message.as_bytes(), &signature);
+    }
+    assert_eq!(pkcs11::user_login_count() - logins_before, 1, "one login");
+    assert_eq!(
+        pkcs11::session_open_count() - sessions_before,
+        1,
+        "one session"
+    );
+
+    // The token closes every session (as after a reset): the signer reopens and logs in again.
+    close_all_sessions(&token.module);
+    let signature = signer.sign(b"after the reset", Digest::Sha256).unwrap();
+    verify(b"after the reset", &signature);
+    assert_eq!(
+        pkcs11::user_login_count() - logins_before,
+        2,
+        "one more login"
+    );
+    assert_eq!(pkcs11::session_open_count() - sessions_before, 2);
+    for _ in 0..5 {
+        signer.sign(b"again", Digest::Sha256).unwrap();
+    }
+    assert_eq!(pkcs11::user_login_count() - logins_before, 2);
+}
+
+/// C_CloseAllSessions on every slot, through the module the signer uses (same process state).
+fn close_all_sessions(module: &str) {
+    // SAFETY: the module is already loaded and initialised in this process; these calls only
+    // read the slot list and close sessions.
+    unsafe {
+        let library = cryptoki_sys::Pkcs11::new(module).unwrap();
+        let mut count: cryptoki_sys::CK_ULONG = 0;
+        assert_eq!(
+            library.C_GetSlotList(cryptoki_sys::CK_TRUE, std::ptr::null_mut(), &mut count),
+            0
+        );
+        let mut slots = vec![0 as cryptoki_sys::CK_SLOT_ID; count as usize];
+        assert_eq!(
+            library.C_GetSlotList(cryptoki_sys::CK_TRUE, slots.as_mut_ptr(), &mut count),
+            0
+        );
+        for slot in &slots[..count as usize] {
+            assert_eq!(library.C_CloseAllSessions(*slot), 0);
+        }
+    }
+}
+
+/// The PIN prompt on a real (pseudo-)terminal: asked once, not echoed, and accepted.
+#[test]
+fn the_pin_is_asked_on_the_terminal_without_echo() {
+    use std::io::{Read as _, Write as _};
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let token = Token::new();
+    let command_line = format!(
+        "{BIN} sign-string --certificate 'pkcs11:token={};object=ec256' --pkcs11-lib {}",
+        token.label, token.module
+    );
+    // `script` gives the helper a pseudo-terminal as its controlling terminal.
+    let mut child = Command::new("script")
+        .args(["-qec", &command_line, "/dev/null"])
+        .env("SOFTHSM2_CONF", &token.conf)
+        .env_remove("PKCS11_PIN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 || sender.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut answered = false;
+    let status = loop {
+        while let Ok(chunk) = receiver.try_recv() {
+            seen.extend(chunk);
+        }
+        // Type the PIN only once the prompt is up (and echo is off).
+        if !answered && String::from_utf8_lossy(&seen).contains("PIN for PKCS#11 token") {
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(format!("{PIN}\n").as_bytes()).unwrap();
+            answered = true;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the prompt test ran longer than 30 s; saw {:?}",
+                String::from_utf8_lossy(&seen)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    reader.join().unwrap();
+    while let Ok(chunk) = receiver.try_recv() {
+        seen.extend(chunk);
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(status.success(), "{text}");
+    assert!(answered, "no prompt: {text}");
+    assert!(!text.contains(PIN), "the PIN was echoed: {text:?}");
+    assert!(text.contains("\"30"), "a DER signature in JSON: {text:?}");
+}

@@ -1,0 +1,714 @@
+//! TPM keys end to end on swtpm: key files from the tpm2 OpenSSL provider and tpm2-tools, a
+//! persistent handle, passwords, unusable keys, credential-process against the local endpoint,
+//! sign-string checked by openssl, and one signer reusing its loaded key. One swtpm per test,
+//! started by tpm/swtpm-fixture.sh; a missing swtpm fails the tests.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rolesanywhere_helper::key_source::tpm::{Options, Password, TpmKey};
+use rolesanywhere_helper::key_source::{Digest, Signer};
+use zeroize::Zeroizing;
+
+/// A private swtpm with the fixture's keys, stopped by PID when dropped.
+struct Swtpm {
+    dir: tempfile::TempDir,
+    port: u16,
+    pid: u32,
+    /// Listening on a UNIX socket (DIR/swtpm/tpm.sock) instead of TCP.
+    unix: bool,
+}
+
+/// A loopback port P with P+1 also free (swtpm's data and control ports).
+fn free_port_pair() -> u16 {
+    for _ in 0..50 {
+        let Ok(first) = TcpListener::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let port = first.local_addr().unwrap().port();
+        if port < 65535 && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port pair");
+}
+
+impl Swtpm {
+    /// Runs the fixture script; `bare` starts a fresh TPM with no keys.
+    fn start(bare: bool) -> Swtpm {
+        Self::start_with(bare, false)
+    }
+
+    /// As `start`, on a UNIX socket when `unix`.
+    fn start_with(bare: bool, unix: bool) -> Swtpm {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tpm/swtpm-fixture.sh");
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let dir = tempfile::Builder::new()
+                .prefix("rah-tpm")
+                .tempdir()
+                .unwrap();
+            let port = free_port_pair();
+            let mut command = Command::new("bash");
+            command.arg(&script);
+            if bare {
+                command.arg("--bare");
+            }
+            if unix {
+                command.arg("--unix");
+            }
+            command.arg(dir.path()).arg(port.to_string());
+            let output = run_bounded(&mut command, Duration::from_secs(120));
+            let pid = std::fs::read_to_string(dir.path().join("swtpm/swtpm.pid"))
+                .ok()
+                .and_then(|p| p.trim().parse::<u32>().ok());
+            if output.status.success()
+                && let Some(pid) = pid
+            {
+                return Swtpm {
+                    dir,
+                    port,
+                    pid,
+                    unix,
+                };
+            }
+            if let Some(pid) = pid {
+                stop_process(pid);
+            }
+            last_error = String::from_utf8_lossy(&output.stderr).into_owned();
+            // A port taken between our probe and swtpm's bind is worth another try; a missing
+            // swtpm or tool is not, but trying again costs little and the failure stays loud.
+        }
+        panic!(
+            "the swtpm fixture failed (install swtpm swtpm-tools tpm2-tools tpm2-openssl: ./scripts/test.sh does): {last_error}"
+        );
+    }
+
+    /// Stops swtpm and starts it again on the same state and port, as a reboot would.
+    fn restart(&mut self) {
+        stop_process(self.pid);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tpm/swtpm-fixture.sh");
+        let mut command = Command::new("bash");
+        command
+            .arg(&script)
+            .arg("--bare")
+            .arg(self.dir.path())
+            .arg(self.port.to_string());
+        let output = run_bounded(&mut command, Duration::from_secs(60));
+        assert!(
+            output.status.success(),
+            "restarting swtpm: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.pid = std::fs::read_to_string(self.path("swtpm/swtpm.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    fn key(&self, name: &str) -> String {
+        self.path(&format!("tpmkeys/{name}.pem"))
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn cert(&self, name: &str) -> String {
+        self.path(&format!("tpmkeys/{name}.crt.pem"))
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The `TPM_DEVICE` value for this simulator.
+    fn device(&self) -> String {
+        if self.unix {
+            return self.path("swtpm/tpm.sock").to_string_lossy().into_owned();
+        }
+        format!("tcp:127.0.0.1:{}", self.port)
+    }
+
+    /// The tpm2-tss TCTI string for this simulator.
+    fn tcti(&self) -> String {
+        if self.unix {
+            return format!("swtpm:path={}", self.device());
+        }
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+
+    fn options(&self, password: Password) -> Options {
+        Options {
+            password,
+            device: Some(self.device()),
+        }
+    }
+
+    /// Runs a tpm2-tools command against this simulator.
+    fn tool(&self, program: &str, args: &[&str]) -> String {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env("TPM2TOOLS_TCTI", self.tcti())
+            .env("TSS2_LOG", "all+none");
+        let output = run_bounded(&mut command, Duration::from_secs(30));
+        assert!(
+            output.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Transient objects left in the TPM (should be none once our signers are gone).
+    fn transient_handles(&self) -> String {
+        self.tool("tpm2_getcap", &["handles-transient"])
+            .trim()
+            .to_string()
+    }
+
+    /// The TPM's dictionary-attack failure counter.
+    fn lockout_counter(&self) -> u64 {
+        let properties = self.tool("tpm2_getcap", &["properties-variable"]);
+        let line = properties
+            .lines()
+            .find(|l| l.starts_with("TPM2_PT_LOCKOUT_COUNTER:"))
+            .expect("lockout counter listed");
+        let value = line.rsplit(' ').next().unwrap().trim_start_matches("0x");
+        u64::from_str_radix(value, 16).unwrap()
+    }
+
+    /// The helper binary with `TPM_DEVICE` pointing here.
+    fn helper(&self, args: &[&str]) -> Output {
+        helper(args, &[("TPM_DEVICE", &self.device())])
+    }
+}
+
+/// Stops a process by PID and waits (bounded) until it is gone.
+fn stop_process(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let started = Instant::now();
+    let exited = || {
+        // Gone, or a zombie waiting for a reaper: either way it no longer holds the state.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true)
+    };
+    while !exited() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        stop_process(self.pid);
+    }
+}
+
+fn key_args<'a>(cert: &'a str, key: &'a str) -> Vec<&'a str> {
+    vec!["--certificate", cert, "--private-key", key]
+}
+
+#[test]
+fn tpm_keys_get_credentials_from_the_local_endpoint() {
+    let tpm = Swtpm::start(false);
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &tpm.path("pki/ca.pem"), &[]);
+    let cases: Vec<(&str, String, String, Vec<&str>, &str)> = vec![
+        (
+            "ec256",
+            tpm.cert("ec256"),
+            tpm.key("ec256"),
+            vec![],
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+        (
+            "ec384",
+            tpm.cert("ec384"),
+            tpm.key("ec384"),
+            vec![],
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+        (
+            "rsa2048",
+            tpm.cert("rsa2048"),
+            tpm.key("rsa2048"),
+            vec![],
+            "AWS4-X509-RSA-SHA256",
+        ),
+        (
+            "ec256 under 0x81000001",
+            tpm.cert("ec256-p81"),
+            tpm.key("ec256-p81"),
+            vec![],
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+        (
+            "password key",
+            tpm.cert("ec256-pw"),
+            tpm.key("ec256-pw"),
+            vec!["--tpm-key-password", "1234"],
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+        (
+            "tpm2_encodeobject file",
+            tpm.cert("encoded"),
+            tpm.key("encoded"),
+            vec!["--no-tpm-key-password"],
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+        (
+            "persistent handle",
+            tpm.cert("persistent"),
+            "handle:0x81000101".into(),
+            vec!["--no-tpm-key-password"],
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+    ];
+    for (what, cert, key, extra, algorithm) in &cases {
+        let mut args = credential_process_args(Some(&endpoint.url), &key_args(cert, key));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let output = helper(
+            &strs(&args),
+            &[
+                ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+                ("TPM_DEVICE", &tpm.device()),
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let doc = parse_credential_process(&output);
+        let record = endpoint
+            .records()
+            .pop()
+            .expect("the endpoint saw the request");
+        assert_eq!(record["access_key_id"], doc["AccessKeyId"], "{what}");
+        assert_eq!(record["algorithm"], *algorithm, "{what}");
+    }
+    // The tpm2-tss spelling of TPM_DEVICE works too.
+    let args = credential_process_args(
+        Some(&endpoint.url),
+        &key_args(&tpm.cert("ec256"), &tpm.key("ec256")),
+    );
+    let tcti = tpm.tcti();
+    let output = helper(
+        &strs(&args),
+        &[
+            ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+            ("TPM_DEVICE", &tcti),
+        ],
+    );
+    parse_credential_process(&output);
+    // Every process flushed what it loaded.
+    assert_eq!(
+        tpm.transient_handles(),
+        "",
+        "no transient object left behind"
+    );
+}
+
+#[test]
+fn sign_string_signatures_verify_with_openssl() {
+    let tpm = Swtpm::start(false);
+    for (name, key, extra, digest) in [
+        ("ec256", tpm.key("ec256"), vec![], "SHA256"),
+        ("ec256", tpm.key("ec256"), vec![], "SHA384"),
+        ("ec384", tpm.key("ec384"), vec![], "SHA256"),
+        ("rsa2048", tpm.key("rsa2048"), vec![], "SHA256"),
+        ("rsa2048", tpm.key("rsa2048"), vec![], "SHA512"),
+        ("ec256-p81", tpm.key("ec256-p81"), vec![], "SHA256"),
+        (
+            "ec256-pw",
+            tpm.key("ec256-pw"),
+            vec!["--tpm-key-password", "1234"],
+            "SHA256",
+        ),
+        (
+            "persistent",
+            "handle:0x81000101".to_string(),
+            vec!["--no-tpm-key-password"],
+            "SHA256",
+        ),
+    ] {
+        let cert = tpm.cert(name);
+        let mut args = vec!["sign-string", "--format", "bin", "--digest", digest];
+        args.extend(key_args(&cert, &key));
+        args.extend(extra);
+        let output = tpm.helper(&args);
+        assert!(
+            output.status.success(),
+            "{name} {digest}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let leaf = rolesanywhere_helper::certificate::load_leaf(Path::new(&cert)).unwrap();
+        let public = leaf.public_key.as_ref().unwrap();
+        let message =
+            rolesanywhere_helper::commands::signing_test_message(public.signing_test_bytes());
+        let message_path = tpm.path(&format!("{name}-{digest}.msg"));
+        let signature_path = tpm.path(&format!("{name}-{digest}.sig"));
+        let public_path = tpm.path(&format!("{name}.pub.pem"));
+        std::fs::write(&message_path, &message).unwrap();
+        std::fs::write(&signature_path, &output.stdout).unwrap();
+        openssl(
+            &["x509", "-pubkey", "-noout", "-in", &cert, "-out"],
+            &[&public_path],
+        );
+        let digest_flag = format!("-{}", digest.to_lowercase());
+        let verified = openssl(
+            &["dgst", &digest_flag, "-verify"],
+            &[
+                &public_path,
+                Path::new("-signature"),
+                &signature_path,
+                &message_path,
+            ],
+        );
+        assert!(
+            String::from_utf8_lossy(&verified.stdout).contains("Verified OK"),
+            "{name} {digest}"
+        );
+    }
+    // The persistent key's scheme pins SHA-256: another digest is refused before the TPM.
+    let cert = tpm.cert("persistent");
+    let mut args = vec!["sign-string", "--digest", "SHA384", "--no-tpm-key-password"];
+    args.extend(key_args(&cert, "handle:0x81000101"));
+    assert_clean_failure(&tpm.helper(&args), 3, "fixes the hash");
+}
+
+#[test]
+fn passwords_wrong_missing_and_conflicting_fail_clearly_and_never_retry() {
+    let tpm = Swtpm::start(false);
+    let cert = tpm.cert("ec256-pw");
+    let key = tpm.key("ec256-pw");
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["sign-string"];
+        args.extend(key_args(&cert, &key));
+        args.extend(extra);
+        tpm.helper(&args)
+    };
+
+    let before = tpm.lockout_counter();
+    let wrong = sign(&["--tpm-key-password", "4321"]);
+    assert_clean_failure(&wrong, 3, "TPM_RC_AUTH_FAIL");
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("--tpm-key-password"));
+    assert_eq!(
+        tpm.lockout_counter(),
+        before + 1,
+        "one wrong password costs exactly one dictionary-attack count"
+    );
+
+    // emptyAuth FALSE, no flag, no terminal: a clear error at once, nothing sent to the TPM.
+    let missing = sign(&[]);
+    assert_clean_failure(&missing, 3, "no terminal");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--no-tpm-key-password"));
+    assert_eq!(tpm.lockout_counter(), before + 1);
+
+    assert_clean_failure(
+        &sign(&["--tpm-key-password", "1234", "--no-tpm-key-password"]),
+        2,
+        "--no-tpm-key-password",
+    );
+    // The key file for a password-less tpm2_encodeobject key says emptyAuth FALSE too.
+    let (encoded_cert, encoded_key) = (tpm.cert("encoded"), tpm.key("encoded"));
+    let mut args = vec!["sign-string"];
+    args.extend(key_args(&encoded_cert, &encoded_key));
+    assert_clean_failure(&tpm.helper(&args), 3, "--tpm-key-password");
+
+    // In one process, a refused password is never presented again.
+    {
+        let signer = TpmKey::from_key_file(
+            &tpm.path("tpmkeys/ec256-pw.pem"),
+            &tpm.options(Password::Given(Zeroizing::new("4321".into()))),
+        )
+        .expect("loading needs no key password");
+        let first = signer.sign(b"message", Digest::Sha256).unwrap_err();
+        let second = signer.sign(b"message", Digest::Sha256).unwrap_err();
+        assert!(first.to_string().contains("TPM_RC_AUTH_FAIL"), "{first}");
+        assert_eq!(first.to_string(), second.to_string());
+    }
+    assert_eq!(
+        tpm.lockout_counter(),
+        before + 2,
+        "the second sign never reached the TPM"
+    );
+
+    // The right password still works: nothing is locked out.
+    let right = sign(&["--tpm-key-password", "1234"]);
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+}
+
+#[test]
+fn unusable_keys_and_missing_tpms_get_one_clear_line() {
+    let tpm = Swtpm::start(false);
+    let cert = tpm.cert("ec256");
+    let sign = |key: &str, extra: &[&str], device: &str| {
+        let mut args = vec!["sign-string", "--no-tpm-key-password"];
+        args.extend(key_args(&cert, key));
+        args.extend(extra);
+        helper(&args, &[("TPM_DEVICE", device)])
+    };
+    let device = tpm.device();
+    assert_clean_failure(
+        &sign(&tpm.key("decrypt-only"), &[], &device),
+        3,
+        "decrypt-only",
+    );
+    assert_clean_failure(
+        &sign("handle:0x81000222", &[], &device),
+        3,
+        "no key is persisted at handle 0x81000222",
+    );
+    assert_clean_failure(
+        &sign("handle:0x80000001", &[], &device),
+        2,
+        "not a persistent key handle",
+    );
+    // The certificate of another key: load_identity/sign-string compare public keys.
+    assert_clean_failure(
+        &sign(&tpm.key("ec384"), &[], &device),
+        3,
+        "does not match the certificate",
+    );
+    // No TPM at all.
+    assert_clean_failure(
+        &sign(&tpm.key("ec256"), &[], "tcp:127.0.0.1:1"),
+        3,
+        "cannot reach the TPM",
+    );
+    assert_clean_failure(
+        &sign(&tpm.key("ec256"), &[], "/nonexistent/tpm"),
+        3,
+        "no such TPM device",
+    );
+    assert_clean_failure(&sign(&tpm.key("ec256"), &[], "mssim:host=x"), 3, "mssim");
+
+    // A key file made on another TPM: a second, fresh swtpm.
+    let other = Swtpm::start(true);
+    let output = sign(&tpm.key("ec256"), &[], &other.device());
+    assert_clean_failure(&output, 3, "TPM_RC_INTEGRITY");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("another TPM"));
+    let output = sign(&tpm.key("ec256-p81"), &[], &other.device());
+    assert_clean_failure(&output, 3, "0x81000001 is not in the TPM");
+    assert_eq!(other.transient_handles(), "");
+    assert_eq!(tpm.transient_handles(), "");
+}
+
+#[test]
+fn one_signer_loads_its_key_once_and_reloads_after_a_tpm_reset() {
+    let mut tpm = Swtpm::start(false);
+    let cert =
+        rolesanywhere_helper::certificate::load_leaf(&tpm.path("tpmkeys/ec256.crt.pem")).unwrap();
+    {
+        let signer = TpmKey::from_key_file(
+            &tpm.path("tpmkeys/ec256.pem"),
+            &tpm.options(Password::Unspecified),
+        )
+        .expect("ec256 loads");
+        assert_eq!(Some(signer.public_key()), cert.public_key.as_ref().ok());
+        for i in 0..50 {
+            let signature = signer
+                .sign(format!("message {i}").as_bytes(), Digest::Sha256)
+                .expect("signs");
+            let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(
+                signer.public_key().signing_test_bytes().unwrap(),
+            )
+            .unwrap();
+            let parsed = p256::ecdsa::Signature::from_der(&signature).unwrap();
+            use p256::ecdsa::signature::Verifier as _;
+            verifying
+                .verify(format!("message {i}").as_bytes(), &parsed)
+                .expect("the TPM's signature verifies");
+        }
+        assert_eq!(signer.load_count(), 1, "one TPM2_Load for 50 signatures");
+        assert_eq!(
+            signer.primary_count(),
+            1,
+            "one storage key for 50 signatures"
+        );
+
+        // Reset the TPM under the signer (swtpm's control channel: CMD_INIT).
+        let reset = run_bounded(
+            Command::new("swtpm_ioctl").args([
+                "--tcp",
+                &format!("127.0.0.1:{}", tpm.port + 1),
+                "-i",
+            ]),
+            Duration::from_secs(20),
+        );
+        assert!(
+            reset.status.success(),
+            "{}",
+            String::from_utf8_lossy(&reset.stderr)
+        );
+        signer
+            .sign(b"after the reset", Digest::Sha256)
+            .expect("reloads by itself after a TPM reset");
+        assert_eq!(signer.load_count(), 2, "reloaded exactly once");
+        signer.sign(b"and again", Digest::Sha256).unwrap();
+        assert_eq!(signer.load_count(), 2);
+
+        // The simulator restarts (the connection breaks): reconnect and reload, once.
+        tpm.restart();
+        signer
+            .sign(b"after a restart", Digest::Sha256)
+            .expect("reconnects and reloads by itself");
+        assert_eq!(signer.load_count(), 3);
+        assert_eq!(signer.primary_count(), 3);
+    }
+    // Dropped: the loaded key was flushed.
+    assert_eq!(tpm.transient_handles(), "");
+
+    // A persistent key is never loaded.
+    let signer = TpmKey::from_persistent_handle(
+        0x8100_0101,
+        "handle:0x81000101",
+        &tpm.options(Password::Empty),
+    )
+    .expect("persistent key");
+    for _ in 0..20 {
+        signer.sign(b"message", Digest::Sha256).expect("signs");
+    }
+    assert_eq!(signer.load_count(), 0);
+    drop(signer);
+
+    // RSA and P-384 through the same path.
+    for name in ["rsa2048", "ec384", "ec256-p81"] {
+        let signer = TpmKey::from_key_file(
+            &tpm.path(&format!("tpmkeys/{name}.pem")),
+            &tpm.options(Password::Unspecified),
+        )
+        .expect("loads");
+        for _ in 0..5 {
+            signer.sign(b"message", Digest::Sha256).expect("signs");
+        }
+        assert_eq!(signer.load_count(), 1, "{name}");
+        let expected_primaries = if name == "ec256-p81" { 0 } else { 1 };
+        assert_eq!(signer.primary_count(), expected_primaries, "{name}");
+    }
+    assert_eq!(tpm.transient_handles(), "");
+}
+
+#[test]
+fn a_missing_password_is_asked_on_the_terminal_without_echo() {
+    use std::io::Write as _;
+    let tpm = Swtpm::start(false);
+    let command_line = format!(
+        "{BIN} sign-string --format text --certificate {} --private-key {}",
+        tpm.cert("ec256-pw"),
+        tpm.key("ec256-pw")
+    );
+    // `script` gives the helper a pseudo-terminal; the password is typed once the prompt is up.
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command_line, "/dev/null"])
+        .env("TPM_DEVICE", tpm.device())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let shown_so_far = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let shown_so_far = shown_so_far.clone();
+        std::thread::spawn(move || {
+            use std::io::Read as _;
+            let mut buffer = [0u8; 512];
+            while let Ok(n) = stdout.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                shown_so_far.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut typed = false;
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the prompt did not finish within 30 s");
+        }
+        let prompted = String::from_utf8_lossy(&shown_so_far.lock().unwrap())
+            .contains("Password of the TPM key");
+        if prompted && !typed {
+            // Type only once the prompt is up (and echo off), as a person would.
+            std::thread::sleep(Duration::from_millis(200));
+            stdin.write_all(b"1234\n").unwrap();
+            typed = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    reader.join().unwrap();
+    let status = child.wait().unwrap();
+    let shown_bytes = shown_so_far.lock().unwrap().clone();
+    let output = Output {
+        status,
+        stdout: shown_bytes,
+        stderr: Vec::new(),
+    };
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(shown.contains("Password of the TPM key"), "{shown}");
+    let (before_signature, signature) = shown.trim_end().rsplit_once('\n').unwrap();
+    let signature = signature.trim();
+    assert!(
+        !before_signature.contains("1234"),
+        "the password was echoed: {shown}"
+    );
+    assert!(
+        signature.starts_with("30") && hex::decode(signature).is_ok(),
+        "a DER signature in hex: {shown}"
+    );
+}
+
+#[test]
+fn a_swtpm_unix_socket_works_in_every_spelling() {
+    let tpm = Swtpm::start_with(false, true);
+    let socket = tpm.device();
+    let (cert, key) = (tpm.cert("ec256"), tpm.key("ec256"));
+    for device in [
+        socket.clone(),
+        format!("unix:{socket}"),
+        format!("swtpm:path={socket}"),
+    ] {
+        let mut args = vec!["sign-string"];
+        args.extend(key_args(&cert, &key));
+        let output = helper(&args, &[("TPM_DEVICE", &device)]);
+        assert!(
+            output.status.success(),
+            "TPM_DEVICE={device}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(tpm.transient_handles(), "");
+}

@@ -1,0 +1,308 @@
+//! `update` end to end: the real binary writes the shared credentials file the local endpoint's
+//! credentials, botocore reads exactly those, every other byte of the file stays as it was, the
+//! file is private, concurrent updaters never lose each other's writes, and the long-running
+//! mode keeps refreshing through endpoint failures.
+
+mod common;
+mod long_running;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use long_running::*;
+use rolesanywhere_helper::throwaway_pki::KeyKind;
+
+/// A credentials file with what other tools leave there: comments, blank lines, CRLF-free
+/// sections before and after ours, and our section with a key of its own.
+const BEFORE: &str = "# managed by hand; keep this comment\n\n[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = default-secret\n\n; a note before ours\n[edge]\nregion = eu-west-1\naws_access_key_id = OLDKEY\n# a comment inside our section\naws_secret_access_key = old-secret\naws_session_token = old-token\n\n[after]\naws_access_key_id = AKIAAFTER\naws_secret_access_key = after-secret\n";
+
+/// `BEFORE` with our section's three values replaced.
+fn expected(access_key: &str, secret: &str, token: &str) -> String {
+    BEFORE
+        .replace(
+            "aws_access_key_id = OLDKEY",
+            &format!("aws_access_key_id = {access_key}"),
+        )
+        .replace(
+            "aws_secret_access_key = old-secret",
+            &format!("aws_secret_access_key = {secret}"),
+        )
+        .replace(
+            "aws_session_token = old-token",
+            &format!("aws_session_token = {token}"),
+        )
+}
+
+/// The value of `key` in `[section]` of an INI text.
+fn value_in(text: &str, section: &str, key: &str) -> Option<String> {
+    let mut inside = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            inside = trimmed == format!("[{section}]");
+        } else if inside
+            && let Some((k, v)) = trimmed.split_once('=')
+            && k.trim() == key
+        {
+            return Some(v.trim().to_string());
+        }
+    }
+    None
+}
+
+fn update_args(leaf: &Leaf, url: &str, profile: &str) -> Vec<String> {
+    let mut args = credential_process_args(Some(url), &["--profile", profile, "--once"]);
+    args[0] = "update".into();
+    args.extend(leaf_args(leaf));
+    args
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn update_once_keeps_other_sections_byte_for_byte_and_botocore_reads_what_it_wrote() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("update", KeyKind::EcP256);
+    let file = pki.path("credentials");
+    std::fs::write(&file, BEFORE).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let args = update_args(&leaf, &endpoint.url, "edge");
+    let output = helper(
+        &strs(&args),
+        &[
+            ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let issued = endpoint.records()[0]["access_key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = value_in(&after, "edge", "aws_secret_access_key").unwrap();
+    let token = value_in(&after, "edge", "aws_session_token").unwrap();
+    assert_eq!(
+        after,
+        expected(&issued, &secret, &token),
+        "every other byte kept"
+    );
+    assert!(secret.len() >= 40 && !token.is_empty());
+    assert_eq!(mode_of(&file), 0o600, "the credentials file is private");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains(&secret),
+        "no secret in the log"
+    );
+
+    let resolved = botocore(
+        &pki,
+        BOTOCORE_RESOLVE,
+        &[
+            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+            ("AWS_PROFILE", "edge"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(resolved["method"], "shared-credentials-file");
+    assert_eq!(resolved["access_key"], issued.as_str());
+    assert_eq!(resolved["secret_key"], secret.as_str());
+    assert_eq!(resolved["token"], token.as_str());
+}
+
+#[test]
+fn a_created_aws_directory_and_file_are_private() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("home", KeyKind::EcP256);
+    let home = pki.path("home");
+    std::fs::create_dir(&home).unwrap();
+    let args = update_args(&leaf, &endpoint.url, "default");
+    let mut command = std::process::Command::new(BIN);
+    command
+        .args(strs(&args))
+        .env("HOME", &home)
+        .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE")
+        .env_remove("HTTPS_PROXY");
+    let output = run_bounded(&mut command, Duration::from_secs(60));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = home.join(".aws");
+    let file = dir.join("credentials");
+    assert_eq!(mode_of(&dir), 0o700);
+    assert_eq!(mode_of(&file), 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("[default]\naws_access_key_id = "),
+        "{text}"
+    );
+    assert_eq!(
+        value_in(&text, "default", "aws_access_key_id").as_deref(),
+        endpoint.records()[0]["access_key_id"].as_str()
+    );
+}
+
+#[test]
+fn concurrent_updaters_never_lose_each_others_sections() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("concurrent", KeyKind::EcP256);
+    let file = pki.path("credentials");
+    std::fs::write(&file, BEFORE).unwrap();
+    let profiles: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
+    let children: Vec<_> = profiles
+        .iter()
+        .map(|profile| {
+            let args = update_args(&leaf, &endpoint.url, profile);
+            let mut command = std::process::Command::new(BIN);
+            command
+                .args(strs(&args))
+                .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+                .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+                .env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE")
+                .env_remove("HTTPS_PROXY");
+            std::thread::spawn(move || run_bounded(&mut command, Duration::from_secs(60)))
+        })
+        .collect();
+    for child in children {
+        let output = child.join().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.starts_with(BEFORE), "the old contents kept: {after}");
+    let issued: Vec<String> = endpoint
+        .records()
+        .iter()
+        .map(|r| r["access_key_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(issued.len(), profiles.len());
+    for profile in &profiles {
+        let key = value_in(&after, profile, "aws_access_key_id")
+            .unwrap_or_else(|| panic!("[{profile}] lost: {after}"));
+        assert!(issued.contains(&key));
+    }
+    assert_eq!(mode_of(&file), 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(pki.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn update_once_fails_cleanly_and_leaves_the_file_alone() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &["--fail-next", "1000"]);
+    let leaf = pki.leaf("fail", KeyKind::EcP256);
+    let file = pki.path("credentials");
+    std::fs::write(&file, BEFORE).unwrap();
+    let args = update_args(&leaf, &endpoint.url, "edge");
+    let output = helper(
+        &strs(&args),
+        &[
+            ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+        ],
+    );
+    // Exit 5, nothing on stdout, the error as the last line (warnings, e.g. about the test
+    // certificate's short validity, may come before it).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(output.stdout.is_empty());
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.contains("CreateSession failed"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), BEFORE);
+
+    let mut args = update_args(&leaf, &endpoint.url, "bad]name");
+    args.retain(|a| a != "--once");
+    let output = helper(
+        &strs(&args),
+        &[("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap())],
+    );
+    assert_clean_failure(&output, 2, "--profile");
+}
+
+#[test]
+fn long_running_update_refreshes_and_keeps_the_file_through_failures() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("long", KeyKind::EcP256);
+    let file = pki.path("credentials");
+    std::fs::write(&file, BEFORE).unwrap();
+    let mut args = vec!["--profile".to_string(), "edge".into()];
+    args.extend(leaf_args(&leaf));
+    args.extend(["--session-duration".into(), "900".into()]);
+    let mut update = Helper::start(
+        &pki,
+        "update",
+        &endpoint.url,
+        &endpoint.tls_ca,
+        &strs(&args),
+        &[
+            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+            FAST_REFRESH,
+        ],
+    );
+    update.wait_ready();
+    let written = || {
+        let text = std::fs::read_to_string(&file).unwrap();
+        value_in(&text, "edge", "aws_access_key_id").unwrap()
+    };
+    let first = endpoint.issued()[0].access_key_id.clone().unwrap();
+    assert_eq!(written(), first);
+
+    endpoint.set_failing(true);
+    wait_until("failed refreshes", Duration::from_secs(30), || {
+        endpoint.failed() >= 4
+    });
+    assert_eq!(
+        written(),
+        first,
+        "the last good credentials stay in the file"
+    );
+
+    endpoint.set_failing(false);
+    wait_until("a refresh after recovery", Duration::from_secs(30), || {
+        written() != first
+    });
+    let latest = endpoint
+        .issued()
+        .last()
+        .unwrap()
+        .access_key_id
+        .clone()
+        .unwrap();
+    wait_until(
+        "the latest credentials written",
+        Duration::from_secs(10),
+        || written() == latest,
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    let secret = value_in(&text, "edge", "aws_secret_access_key").unwrap();
+    let token = value_in(&text, "edge", "aws_session_token").unwrap();
+    assert_eq!(text, expected(&latest, &secret, &token));
+    assert_eq!(update.terminate().code(), Some(0), "{}", update.stderr());
+}
