@@ -227,7 +227,7 @@ pub fn client_options(args: &CredentialArgs) -> ClientOptions {
 /// The checked inputs and loaded identity: everything CreateSession needs but the network.
 pub struct Prepared {
     pub inputs: inputs::SessionInputs,
-    pub identity: Identity,
+    pub identity: std::sync::Arc<Identity>,
     pub endpoint: endpoint::Endpoint,
 }
 
@@ -242,7 +242,7 @@ pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
         args.role_session_name.as_deref(),
     )?;
     let now = OffsetDateTime::now_utc();
-    let identity = load_identity(&args.key, args.intermediates.as_deref(), now)?;
+    let identity = load_identity_reusing(args, now)?;
     let endpoint = endpoint::resolve(
         &inputs.region,
         args.endpoint.as_deref(),
@@ -254,6 +254,80 @@ pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
         identity,
         endpoint,
     })
+}
+
+/// The identity, loaded again only when the certificate, key or chain files changed.
+///
+/// A long-running process (serve, update) refreshes through here: a renewed certificate is
+/// picked up at the next refresh, while a key on a PKCS#11 token or in a TPM keeps its session,
+/// login or loaded object instead of setting them up for every refresh.
+fn load_identity_reusing(
+    args: &CredentialArgs,
+    now: OffsetDateTime,
+) -> Result<std::sync::Arc<Identity>> {
+    type Kept = Option<([u8; 32], std::sync::Arc<Identity>)>;
+    static KEPT: std::sync::Mutex<Kept> = std::sync::Mutex::new(None);
+    let fingerprint = identity_fingerprint(args);
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((kept_fingerprint, identity)) = kept.as_ref()
+        && *kept_fingerprint == fingerprint
+    {
+        let cert_input = format!(
+            "--certificate {}",
+            args.key.certificate.as_deref().unwrap_or("")
+        );
+        identity.leaf.check_validity(now, &cert_input)?;
+        return Ok(identity.clone());
+    }
+    let identity = std::sync::Arc::new(load_identity(
+        &args.key,
+        args.intermediates.as_deref(),
+        now,
+    )?);
+    *kept = Some((fingerprint, identity.clone()));
+    Ok(identity)
+}
+
+/// A hash of what the identity is loaded from: every argument, and the contents of the files
+/// among them (URIs, handles, `env:` and `-` stand for themselves).
+fn identity_fingerprint(args: &CredentialArgs) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    let key = &args.key;
+    let intermediates = args
+        .intermediates
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let sources = [&key.certificate, &key.private_key, &intermediates];
+    for source in sources {
+        let text = source.as_deref().unwrap_or("");
+        hash.update((text.len() as u64).to_be_bytes());
+        hash.update(text.as_bytes());
+        let is_file = !text.is_empty()
+            && !text.starts_with("pkcs11:")
+            && !text.starts_with("handle:")
+            && !text.starts_with("env:")
+            && text != "-";
+        if is_file && let Ok(contents) = std::fs::read(text) {
+            hash.update(sha2::Sha256::digest(&contents));
+        }
+    }
+    for flag in [
+        &key.pkcs11_lib,
+        &key.pkcs8_password,
+        &key.pkcs12_password,
+        &key.tpm_key_password,
+    ] {
+        hash.update([u8::from(flag.is_some())]);
+        hash.update(sha2::Sha256::digest(
+            flag.as_deref().unwrap_or("").as_bytes(),
+        ));
+    }
+    hash.update([
+        u8::from(key.reuse_pin == Some(true)),
+        u8::from(key.no_tpm_key_password == Some(true)),
+    ]);
+    hash.finalize().into()
 }
 
 /// Warnings a user should see, once per process: a certificate about to expire, and a session

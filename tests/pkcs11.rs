@@ -932,3 +932,61 @@ fn the_pin_is_asked_on_the_terminal_without_echo() {
     assert!(!text.contains(PIN), "the PIN was echoed: {text:?}");
     assert!(text.contains("\"30"), "a DER signature in JSON: {text:?}");
 }
+
+/// `update` refreshing again and again keeps the one session and login it opened.
+#[test]
+fn update_refreshes_many_times_on_one_token_login() {
+    let token = Token::new();
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let uri = token.uri("ec256");
+    let credentials_file = token.path("credentials");
+    let args = [
+        "update",
+        "--profile",
+        "token",
+        "--session-duration",
+        "900",
+        "--debug",
+        "--certificate",
+        &uri,
+        "--private-key",
+        &uri,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR_ARN,
+        "--profile-arn",
+        PROFILE_ARN,
+        "--role-arn",
+        ROLE_ARN,
+        "--pkcs11-lib",
+        &token.module,
+        "--endpoint",
+        &endpoint.url,
+    ];
+    let env = [
+        ("SOFTHSM2_CONF", token.conf.to_str().unwrap()),
+        ("PKCS11_PIN", PIN),
+        ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            credentials_file.to_str().unwrap(),
+        ),
+        // Test-only: refresh every few seconds.
+        ("RAH_TEST_REFRESH_FRACTION", "0.003"),
+    ];
+    let running = RunningHelper::start(&args, &env, token.path("update.stderr"));
+    wait_for("three refreshes", Duration::from_secs(60), || {
+        endpoint
+            .records()
+            .iter()
+            .filter(|r| r["outcome"] == "issued")
+            .count()
+            >= 3
+    });
+    let stderr = running.stderr();
+    assert_eq!(
+        stderr.matches("using the token key").count(),
+        1,
+        "one session and login for every refresh: {stderr}"
+    );
+}

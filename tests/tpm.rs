@@ -712,3 +712,62 @@ fn a_swtpm_unix_socket_works_in_every_spelling() {
     }
     assert_eq!(tpm.transient_handles(), "");
 }
+
+/// `serve` refreshing again and again signs with the one key it loaded.
+#[test]
+fn serve_refreshes_many_times_with_one_loaded_key() {
+    let tpm = Swtpm::start(false);
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &tpm.path("pki/ca.pem"), &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let (cert, key) = (tpm.cert("ec256"), tpm.key("ec256"));
+    let args = [
+        "serve",
+        "--port",
+        &port,
+        "--session-duration",
+        "900",
+        "--debug",
+        "--certificate",
+        &cert,
+        "--private-key",
+        &key,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR_ARN,
+        "--profile-arn",
+        PROFILE_ARN,
+        "--role-arn",
+        ROLE_ARN,
+        "--endpoint",
+        &endpoint.url,
+    ];
+    let device = tpm.device();
+    let env = [
+        ("TPM_DEVICE", device.as_str()),
+        ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+        // Test-only: refresh every few seconds.
+        ("RAH_TEST_REFRESH_FRACTION", "0.003"),
+    ];
+    let running = RunningHelper::start(&args, &env, tpm.path("serve.stderr"));
+    wait_for("three refreshes", Duration::from_secs(60), || {
+        endpoint
+            .records()
+            .iter()
+            .filter(|r| r["outcome"] == "issued")
+            .count()
+            >= 3
+    });
+    let stderr = running.stderr();
+    assert_eq!(
+        stderr.matches("using the TPM key").count(),
+        1,
+        "one load for every refresh: {stderr}"
+    );
+    // (The simulator serves one connection at a time, and serve keeps its own open, so
+    // tpm2-tools cannot look at the transient objects while it runs.)
+}

@@ -340,3 +340,49 @@ pub fn python_with_botocore() -> PathBuf {
     );
     python
 }
+
+/// A child process of the helper killed (by PID) and reaped when dropped, its stderr in a file.
+pub struct RunningHelper {
+    pub child: Child,
+    pub stderr_path: PathBuf,
+}
+
+impl RunningHelper {
+    pub fn start(args: &[&str], env: &[(&str, &str)], stderr_path: PathBuf) -> RunningHelper {
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("start the helper");
+        RunningHelper { child, stderr_path }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for RunningHelper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds, failing the test after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

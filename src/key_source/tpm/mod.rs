@@ -78,6 +78,7 @@ pub fn load_if_tpm_key(key: &KeyArgs) -> Result<Option<Box<dyn Signer>>> {
         return Ok(None);
     };
     if let Some(handle) = spec.strip_prefix("handle:") {
+        tracing::debug!(key = spec, "using the TPM key");
         let handle = parse_persistent_handle(handle)?;
         let options = Options::from_key_args(key)?;
         let input = format!("--private-key {spec}");
@@ -93,6 +94,7 @@ pub fn load_if_tpm_key(key: &KeyArgs) -> Result<Option<Box<dyn Signer>>> {
     }
     let options = Options::from_key_args(key)?;
     let input = format!("--private-key {spec}");
+    tracing::debug!(key = spec, "using the TPM key");
     Ok(Some(Box::new(TpmKey::from_key_file_bytes(
         &bytes, &input, &options,
     )?)))
