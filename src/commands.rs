@@ -231,16 +231,21 @@ pub struct Prepared {
     pub endpoint: endpoint::Endpoint,
 }
 
-/// Validates the arguments, loads and checks the certificate and key, resolves the endpoint.
-pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
-    let inputs = inputs::validate(
+/// The request inputs of a command line, checked.
+pub fn validate_inputs(args: &CredentialArgs) -> Result<inputs::SessionInputs> {
+    inputs::validate(
         &args.trust_anchor_arn,
         &args.profile_arn,
         &args.role_arn,
         args.region.as_deref(),
         args.session_duration,
         args.role_session_name.as_deref(),
-    )?;
+    )
+}
+
+/// Validates the arguments, loads and checks the certificate and key, resolves the endpoint.
+pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
+    let inputs = validate_inputs(args)?;
     let now = OffsetDateTime::now_utc();
     let identity = load_identity_reusing(args, now)?;
     let endpoint = endpoint::resolve(
@@ -256,19 +261,48 @@ pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
     })
 }
 
+type KeptIdentity = Option<([u8; 32], std::sync::Arc<Identity>)>;
+static KEPT_IDENTITY: std::sync::Mutex<KeptIdentity> = std::sync::Mutex::new(None);
+static KEEP_IDENTITY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For long-running commands: keep the identity between refreshes (see below) until
+/// [`release_kept_identity`].
+pub fn keep_identity_between_refreshes() {
+    KEEP_IDENTITY.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Drops the kept identity, so a TPM key is flushed and a token session closed before exit
+/// (statics are never dropped, and a TPM without a resource manager has few object slots).
+pub fn release_kept_identity() {
+    KEEP_IDENTITY.store(false, std::sync::atomic::Ordering::SeqCst);
+    let released = KEPT_IDENTITY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    drop(released);
+}
+
 /// The identity, loaded again only when the certificate, key or chain files changed.
 ///
 /// A long-running process (serve, update) refreshes through here: a renewed certificate is
 /// picked up at the next refresh, while a key on a PKCS#11 token or in a TPM keeps its session,
-/// login or loaded object instead of setting them up for every refresh.
+/// login or loaded object instead of setting them up for every refresh. One-shot commands load
+/// it afresh and drop it at the end.
 fn load_identity_reusing(
     args: &CredentialArgs,
     now: OffsetDateTime,
 ) -> Result<std::sync::Arc<Identity>> {
-    type Kept = Option<([u8; 32], std::sync::Arc<Identity>)>;
-    static KEPT: std::sync::Mutex<Kept> = std::sync::Mutex::new(None);
+    if !KEEP_IDENTITY.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(std::sync::Arc::new(load_identity(
+            &args.key,
+            args.intermediates.as_deref(),
+            now,
+        )?));
+    }
     let fingerprint = identity_fingerprint(args);
-    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut kept = KEPT_IDENTITY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((kept_fingerprint, identity)) = kept.as_ref()
         && *kept_fingerprint == fingerprint
     {
@@ -487,18 +521,7 @@ pub fn exec(args: &ExecArgs) -> Result<i32> {
     crate::export::exec(
         || {
             let credentials = credentials_for_one_run(&args.credentials)?;
-            let region = match args.credentials.region.as_deref().filter(|r| !r.is_empty()) {
-                Some(region) => region.to_string(),
-                // Validated by credentials_for_one_run: the trust anchor ARN's region.
-                None => args
-                    .credentials
-                    .trust_anchor_arn
-                    .split(':')
-                    .nth(3)
-                    .unwrap_or("")
-                    .to_string(),
-            };
-            Ok((credentials, region))
+            Ok((credentials, validate_inputs(&args.credentials)?.region))
         },
         &args.command,
     )

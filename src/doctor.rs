@@ -13,7 +13,6 @@ use crate::cli::DoctorArgs;
 use crate::commands::{self, client_options};
 use crate::endpoint::{self, EndpointEnv};
 use crate::error::{Error, ExitClass};
-use crate::inputs;
 use crate::session::SessionClient;
 
 /// How far the local clock may be from the endpoint's (SigV4 allows five minutes).
@@ -141,14 +140,7 @@ pub fn run(args: &DoctorArgs) -> Report {
     let now = OffsetDateTime::now_utc();
     let mut checks = Vec::new();
 
-    let inputs = inputs::validate(
-        &credentials.trust_anchor_arn,
-        &credentials.profile_arn,
-        &credentials.role_arn,
-        credentials.region.as_deref(),
-        credentials.session_duration,
-        credentials.role_session_name.as_deref(),
-    );
+    let inputs = commands::validate_inputs(credentials);
     match &inputs {
         Ok(inputs) => checks.push(Check::pass(
             "arguments",

@@ -47,13 +47,17 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
         }
         Command::Serve(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            rolesanywhere_helper::serve::run(&args)?;
-            Ok(Vec::new())
+            commands::keep_identity_between_refreshes();
+            let served = rolesanywhere_helper::serve::run(&args);
+            commands::release_kept_identity();
+            served.map(|()| Vec::new())
         }
         Command::Update(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            rolesanywhere_helper::update::run(&args)?;
-            Ok(Vec::new())
+            commands::keep_identity_between_refreshes();
+            let updated = rolesanywhere_helper::update::run(&args);
+            commands::release_kept_identity();
+            updated.map(|()| Vec::new())
         }
         Command::LocalEndpoint(args) => {
             init_logging(args.debug);
