@@ -30,11 +30,11 @@ keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth
 CNF
 openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" \
-    -days 2 -subj "/CN=bench CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+    -days 365 -subj "/CN=bench CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
 leaf() {
     openssl genpkey -algorithm "$2" -pkeyopt "$3" -out "$work/$1.key" 2>/dev/null
     openssl req -new -key "$work/$1.key" -subj "/CN=bench-$1" -out "$work/$1.csr"
-    openssl x509 -req -in "$work/$1.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -days 1 \
+    openssl x509 -req -in "$work/$1.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -days 90 \
         -extfile "$work/ext.cnf" -extensions v3_leaf -out "$work/$1.pem" 2>/dev/null
 }
 leaf p256 EC ec_paramgen_curve:P-256

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a private SoftHSM2 token for the tests and for trying PKCS#11 keys by hand: its own
 # SOFTHSM2_CONF and token directory under DIR (never the system token directory), keys generated
-# in the token (never extractable) and certificates for them issued by a CA.
+# in the token (never extractable), one key made by openssl and imported, and certificates for
+# them issued by a CA.
 #
 #   pkcs11/make-softhsm-token.sh DIR [CA_CERT CA_KEY]
 #
@@ -16,6 +17,8 @@
 #                   intermediate (label intermediate-ca) and the root (label root-ca) certificates
 #   ec256-always / 05  EC P-256 with CKA_ALWAYS_AUTHENTICATE (a login before each signature)
 #   twin / 06, twin / 07  two EC P-256 keys and certificates with the same label
+#   ec384-imported / 08  EC P-384 made by openssl and imported (private key, public key and
+#                   certificate objects; sensitive but not CKA_LOCAL / never-extractable)
 #
 # Writes DIR/env (SOFTHSM2_CONF=…, PKCS11_MODULE=…, TOKEN_LABEL=…) and DIR/<label>.crt.pem.
 # Needs softhsm2, opensc (pkcs11-tool), gnutls-bin (p11tool) and openssl.
@@ -112,6 +115,25 @@ make_key ec256-int 04 EC:prime256v1 "$dir/intermediate.pem" "$dir/intermediate.k
 make_key ec256-always 05 EC:prime256v1 "$ca_cert" "$ca_key" --always-auth
 make_key twin 06 EC:prime256v1 "$ca_cert" "$ca_key"
 make_key twin 07 EC:prime256v1 "$ca_cert" "$ca_key"
+
+# A key made outside the token and imported, as when a CA or an older setup issued the key
+# (an imported private key gets no public-key object by itself: it is written too).
+import_key() {
+    local name=$1 id=$2 curve=$3
+    openssl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:$curve" -out "$dir/$name-$id.key.pem" 2>/dev/null
+    openssl req -new -key "$dir/$name-$id.key.pem" -subj "/CN=softhsm-$name-$id" -out "$dir/$name-$id.csr"
+    openssl x509 -req -in "$dir/$name-$id.csr" -CA "$ca_cert" -CAkey "$ca_key" -days 365 \
+        -extfile "$dir/ext.cnf" -extensions v3_leaf -out "$dir/$name-$id.crt.pem" 2>/dev/null
+    openssl pkey -in "$dir/$name-$id.key.pem" -outform DER -out "$dir/$name-$id.key.der"
+    openssl pkey -in "$dir/$name-$id.key.pem" -pubout -outform DER -out "$dir/$name-$id.pub.der"
+    openssl x509 -in "$dir/$name-$id.crt.pem" -outform DER -out "$dir/$name-$id.crt.der"
+    p11 --write-object "$dir/$name-$id.key.der" --type privkey --id "$id" --label "$name" --usage-sign
+    p11 --write-object "$dir/$name-$id.pub.der" --type pubkey --id "$id" --label "$name"
+    p11 --write-object "$dir/$name-$id.crt.der" --type cert --id "$id" --label "$name"
+    cp "$dir/$name-$id.crt.pem" "$dir/$name.crt.pem"
+}
+
+import_key ec384-imported 08 P-384
 
 # CA certificates on the token, as real deployments often store them.
 openssl x509 -in "$dir/intermediate.pem" -outform DER -out "$dir/intermediate.der"

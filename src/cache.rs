@@ -98,6 +98,8 @@ impl Cache {
             return Ok(credentials);
         }
         let credentials = fetch()?;
+        // A process killed mid-write left its temporary copy: removed under the same lock.
+        crate::private_file::remove_stale_temp_files(&path);
         if let Err(problem) = self.write(&path, &name, &credentials) {
             tracing::warn!("not caching the credentials: {problem}");
         }

@@ -7,7 +7,9 @@ use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::private_file::{FileLock, ensure_private_parent, write_private_file};
+use crate::private_file::{
+    FileLock, ensure_private_parent, remove_stale_temp_files, write_private_file,
+};
 
 /// The keys `update` owns in its section.
 const KEYS: [&str; 3] = [
@@ -177,6 +179,8 @@ pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> R
     let mut lock_name = path.as_os_str().to_owned();
     lock_name.push(".lock");
     let _lock = FileLock::acquire(Path::new(&lock_name))?;
+    // An updater killed mid-write left its temporary copy of the secrets: remove it now.
+    remove_stale_temp_files(path);
     let current = match std::fs::read(path) {
         Ok(bytes) => Zeroizing::new(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Zeroizing::new(Vec::new()),

@@ -1,7 +1,8 @@
 //! PKCS#11 keys end to end on SoftHSM2 tokens made at test time (pkcs11/make-softhsm-token.sh):
-//! credential-process against the local endpoint, sign-string checked by openssl,
-//! read-certificate-data listings, and every failure the token can cause. A missing SoftHSM2
-//! fails these tests; nothing is skipped.
+//! credential-process against the local endpoint (keys generated in the token and imported
+//! ones), sign-string checked by openssl, read-certificate-data listings, `serve` and `update`
+//! on one login, botocore through `credential_process`, and every failure the token can cause.
+//! A missing SoftHSM2 fails these tests; nothing is skipped.
 
 mod common;
 
@@ -327,7 +328,7 @@ fn the_chain_comes_from_the_token_unless_intermediates_are_given() {
 #[test]
 fn sign_string_signatures_verify_with_openssl_for_every_digest() {
     let token = Token::new();
-    for object in ["ec256", "ec384", "rsa2048"] {
+    for object in ["ec256", "ec384", "rsa2048", "ec384-imported"] {
         for digest in ["SHA256", "SHA384", "SHA512"] {
             let uri = token.uri(object);
             let output = token.helper(
@@ -509,7 +510,7 @@ fn read_certificate_data_lists_matching_certificates_with_uris() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
-    // The whole token: 7 leaves and 2 CA certificates.
+    // The whole token: 8 leaves and 2 CA certificates.
     let output = token.helper(
         &[
             "read-certificate-data",
@@ -521,7 +522,7 @@ fn read_certificate_data_lists_matching_certificates_with_uris() {
         &[],
     );
     let text = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(text.matches("\tURI: ").count(), 9, "{text}");
+    assert_eq!(text.matches("\tURI: ").count(), 10, "{text}");
     // Nothing matches.
     let output = token.helper(
         &[
@@ -989,4 +990,389 @@ fn update_refreshes_many_times_on_one_token_login() {
         1,
         "one session and login for every refresh: {stderr}"
     );
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` on a fresh connection: (status, body).
+fn http_local(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n"
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, body.to_string())
+}
+
+/// `serve` refreshing again and again keeps the one session and login it opened, and serves the
+/// refreshed credentials over IMDSv2.
+#[test]
+fn serve_refreshes_many_times_on_one_token_login() {
+    let token = Token::new();
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port_text = port.to_string();
+    let uri = token.uri("ec256");
+    let args = [
+        "serve",
+        "--port",
+        &port_text,
+        "--bind",
+        "127.0.0.1",
+        "--session-duration",
+        "900",
+        "--debug",
+        "--certificate",
+        &uri,
+        "--private-key",
+        &uri,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR_ARN,
+        "--profile-arn",
+        PROFILE_ARN,
+        "--role-arn",
+        ROLE_ARN,
+        "--pkcs11-lib",
+        &token.module,
+        "--endpoint",
+        &endpoint.url,
+    ];
+    let env = [
+        ("SOFTHSM2_CONF", token.conf.to_str().unwrap()),
+        ("PKCS11_PIN", PIN),
+        ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+        // Test-only: refresh every few seconds.
+        ("RAH_TEST_REFRESH_FRACTION", "0.003"),
+    ];
+    let mut running = RunningHelper::start(&args, &env, token.path("serve.stderr"));
+    let issued = || {
+        endpoint
+            .records()
+            .into_iter()
+            .filter(|r| r["outcome"] == "issued")
+            .collect::<Vec<_>>()
+    };
+    wait_for("three refreshes", Duration::from_secs(60), || {
+        assert!(
+            running.child.try_wait().unwrap().is_none(),
+            "serve exited: {}",
+            running.stderr()
+        );
+        issued().len() >= 3
+    });
+    for record in issued() {
+        assert_eq!(record["verified"], true, "{record}");
+        assert_eq!(record["algorithm"], "AWS4-X509-ECDSA-SHA256", "{record}");
+    }
+
+    // IMDSv2 serves refreshed credentials (one of the issued ones, not the first).
+    let (status, imds_token) = http_local(
+        port,
+        "PUT",
+        "/latest/api/token",
+        &[("X-aws-ec2-metadata-token-ttl-seconds", "60")],
+    );
+    assert_eq!(status, 200, "{imds_token}");
+    let auth = [("X-aws-ec2-metadata-token", imds_token.as_str())];
+    let (status, role) = http_local(
+        port,
+        "GET",
+        "/latest/meta-data/iam/security-credentials/",
+        &auth,
+    );
+    assert_eq!(status, 200, "{role}");
+    let (status, body) = http_local(
+        port,
+        "GET",
+        &format!("/latest/meta-data/iam/security-credentials/{}", role.trim()),
+        &auth,
+    );
+    assert_eq!(status, 200, "{body}");
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let issued_keys: Vec<serde_json::Value> = issued()
+        .iter()
+        .map(|r| r["access_key_id"].clone())
+        .collect();
+    let position = issued_keys
+        .iter()
+        .position(|k| *k == served["AccessKeyId"])
+        .unwrap_or_else(|| panic!("served {served} is not among the issued {issued_keys:?}"));
+    assert!(position >= 1, "serve still serves its first credentials");
+
+    let stderr = running.stderr();
+    assert_eq!(
+        stderr.matches("using the token key").count(),
+        1,
+        "one session and login for every refresh: {stderr}"
+    );
+}
+
+/// The token's view of a private key (pkcs11-tool --list-objects): its "Access:" line.
+fn private_key_access(token: &Token, label: &str) -> String {
+    let mut command = Command::new("pkcs11-tool");
+    command
+        .args(["--module", &token.module, "--token-label", &token.label])
+        .args([
+            "--login",
+            "--pin",
+            PIN,
+            "--list-objects",
+            "--type",
+            "privkey",
+        ])
+        .env("SOFTHSM2_CONF", &token.conf);
+    let output = run_bounded(&mut command, Duration::from_secs(30));
+    assert!(output.status.success(), "pkcs11-tool: {}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.split("Private Key Object")
+        .find(|block| {
+            block
+                .lines()
+                .any(|l| l.trim() == format!("label:      {label}"))
+        })
+        .and_then(|block| {
+            block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Access:"))
+                .map(|a| a.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no private key {label} on the token: {text}"))
+}
+
+/// Keys generated in the token and keys made by openssl and imported both get credentials.
+#[test]
+fn credential_process_signs_with_generated_and_imported_keys() {
+    let token = Token::new();
+    // The fixture really holds both kinds: CKA_LOCAL and never-extractable only when generated.
+    let generated = private_key_access(&token, "ec384");
+    assert!(
+        generated.contains("never extractable") && generated.contains("local"),
+        "{generated}"
+    );
+    let imported = private_key_access(&token, "ec384-imported");
+    assert!(imported.contains("sensitive"), "{imported}");
+    assert!(
+        !imported.contains("local") && !imported.contains("never extractable"),
+        "{imported}"
+    );
+
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    for (object, subject) in [
+        ("ec384", "softhsm-ec384-02"),
+        ("ec384-imported", "softhsm-ec384-imported-08"),
+    ] {
+        let uri = token.uri(object);
+        let output = token.credential_process(
+            &endpoint,
+            &[
+                "--certificate",
+                &uri,
+                "--private-key",
+                &uri,
+                "--pkcs11-lib",
+                &token.module,
+            ],
+        );
+        let doc = parse_credential_process(&output);
+        let record = endpoint.records().pop().unwrap();
+        assert_eq!(record["outcome"], "issued", "{object}: {record}");
+        assert_eq!(record["verified"], true, "{object}: {record}");
+        assert_eq!(record["access_key_id"], doc["AccessKeyId"], "{object}");
+        assert_eq!(record["algorithm"], "AWS4-X509-ECDSA-SHA256", "{object}");
+        assert_eq!(record["key"], "EC P-384", "{object}: {record}");
+        assert!(
+            record["leaf_subject"]
+                .as_str()
+                .is_some_and(|s| s.contains(subject)),
+            "{object}: {record}"
+        );
+    }
+
+    // The imported key with only its certificate's URI (the key by CKA_ID) and the certificate
+    // file openssl issued for it: the token signs with exactly the key made outside it.
+    let cert_file = token.path("ec384-imported.crt.pem");
+    let cert_uri = format!("pkcs11:token={};id=%08;type=cert", token.label);
+    for certificate in [cert_uri.as_str(), cert_file.to_str().unwrap()] {
+        let output = token.credential_process(
+            &endpoint,
+            &[
+                "--certificate",
+                certificate,
+                "--private-key",
+                &format!("pkcs11:token={};object=ec384-imported", token.label),
+                "--pkcs11-lib",
+                &token.module,
+            ],
+        );
+        let doc = parse_credential_process(&output);
+        let record = endpoint.records().pop().unwrap();
+        assert_eq!(record["access_key_id"], doc["AccessKeyId"], "{certificate}");
+        assert_eq!(record["verified"], true, "{certificate}");
+    }
+    let output = token.helper(
+        &[
+            "sign-string",
+            "--private-key",
+            &token.uri("ec384-imported"),
+            "--pkcs11-lib",
+            &token.module,
+            "--format",
+            "bin",
+        ],
+        &[("PKCS11_PIN", PIN)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Checked against the public half of the openssl key file the token imported.
+    let openssl_key = token.path("ec384-imported-08.key.pem");
+    let public = openssl(&["pkey", "-pubout", "-in"], &[&openssl_key]).stdout;
+    let leaf_public = openssl(&["x509", "-pubkey", "-noout", "-in"], &[&cert_file]).stdout;
+    assert_eq!(
+        public, leaf_public,
+        "the certificate is for the imported key"
+    );
+    assert_openssl_verifies(&token, &cert_file, &output.stdout, "SHA256");
+}
+
+const BOTOCORE_RESOLVE: &str = r#"
+import datetime, json, botocore.session
+session = botocore.session.Session(profile="token")
+credentials = session.get_credentials()
+frozen = credentials.get_frozen_credentials()
+expiry = credentials._expiry_time
+print(json.dumps({
+    "method": credentials.method,
+    "access_key": frozen.access_key,
+    "secret_key": frozen.secret_key,
+    "token": frozen.token,
+    "seconds_left": (expiry - datetime.datetime.now(datetime.timezone.utc)).total_seconds(),
+}))
+"#;
+
+/// botocore resolves a `credential_process` profile whose key is a `pkcs11:` URI and gets exactly
+/// the credentials the endpoint issued.
+#[test]
+fn botocore_gets_credentials_through_credential_process_with_a_token_key() {
+    let python = python_with_botocore();
+    let token = Token::new();
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let pin_file = token.path("botocore-pin.txt");
+    std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+    let cases = [
+        // Generated in the token; the PIN from $PKCS11_PIN, inherited through botocore.
+        (
+            "ec256",
+            format!("--certificate '{}'", token.uri("ec256")),
+            Some(PIN),
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+        (
+            "rsa2048",
+            format!(
+                "--certificate '{0}' --private-key '{0}'",
+                token.uri("rsa2048")
+            ),
+            Some(PIN),
+            "AWS4-X509-RSA-SHA256",
+        ),
+        // Imported; the PIN from a pin-source file named in the URI, no PIN in the environment.
+        (
+            "ec384-imported",
+            format!(
+                "--certificate '{}?pin-source={}'",
+                token.uri("ec384-imported"),
+                pin_file.display()
+            ),
+            None,
+            "AWS4-X509-ECDSA-SHA256",
+        ),
+    ];
+    for (name, key_args, pin, algorithm) in cases {
+        let config = token.path(&format!("aws-config-{name}"));
+        std::fs::write(
+            &config,
+            format!(
+                "[profile token]\nregion = us-east-1\ncredential_process = {BIN} credential-process {key_args} --pkcs11-lib {} --trust-anchor-arn {TRUST_ANCHOR_ARN} --profile-arn {PROFILE_ARN} --role-arn {ROLE_ARN} --endpoint {}\n",
+                token.module, endpoint.url
+            ),
+        )
+        .unwrap();
+        let before = endpoint.records().len();
+        let mut command = Command::new(&python);
+        command
+            .args(["-c", BOTOCORE_RESOLVE])
+            .env("AWS_CONFIG_FILE", &config)
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                token.path("no-such-credentials-file"),
+            )
+            .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+            .env("SOFTHSM2_CONF", &token.conf)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("PKCS11_PIN")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy");
+        if let Some(pin) = pin {
+            command.env("PKCS11_PIN", pin);
+        }
+        let output = run_bounded(&mut command, Duration::from_secs(60));
+        assert!(
+            output.status.success(),
+            "botocore, {name}: {}",
+            stderr(&output)
+        );
+        let resolved: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(resolved["method"], "custom-process", "{name}");
+        let records = endpoint.records();
+        assert_eq!(records.len(), before + 1, "{name}: one CreateSession");
+        let record = records.last().unwrap();
+        assert_eq!(record["outcome"], "issued", "{name}: {record}");
+        assert_eq!(record["verified"], true, "{name}: {record}");
+        assert_eq!(record["algorithm"], algorithm, "{name}");
+        assert_eq!(
+            resolved["access_key"], record["access_key_id"],
+            "{name}: exactly the issued credentials"
+        );
+        assert!(
+            resolved["secret_key"]
+                .as_str()
+                .is_some_and(|s| s.len() >= 40),
+            "{name}"
+        );
+        assert!(
+            resolved["token"].as_str().is_some_and(|s| !s.is_empty()),
+            "{name}"
+        );
+        let seconds_left = resolved["seconds_left"].as_f64().unwrap();
+        assert!(
+            seconds_left > 3000.0 && seconds_left <= 3600.0,
+            "{name}: botocore parsed the expiration: {seconds_left}"
+        );
+    }
 }

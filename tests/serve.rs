@@ -1,7 +1,8 @@
 //! `serve` end to end: the real binary between the local endpoint and real clients (botocore
 //! through IMDS and through the container endpoint, raw HTTP for the protocol's edge cases), its
 //! one refresher (one CreateSession however many requests, last good credentials kept through
-//! failures, never "Success" without valid credentials), readiness and clean shutdown.
+//! failures, never "Success" without valid credentials), readiness and clean shutdown, no secret
+//! in the `--debug` log, and IMDS refused beyond loopback.
 
 mod common;
 mod long_running;
@@ -311,28 +312,140 @@ fn a_non_loopback_bind_serves_only_the_container_endpoint() {
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     let leaf = pki.leaf("bind", KeyKind::EcP256);
     let outward_text = outward.to_string();
-    let (mut serve, port, token_file) = start_serve(
+    // The outward address next to loopback, and the wildcard (which accepts both).
+    for binds in [
+        &["--bind", "127.0.0.1", "--bind", &outward_text][..],
+        &["--bind", "0.0.0.0"][..],
+    ] {
+        let (mut serve, port, token_file) =
+            start_serve(&pki, &endpoint.url, &endpoint.tls_ca, &leaf, binds, &[]);
+        serve.wait_ready();
+        let ttl = ("X-aws-ec2-metadata-token-ttl-seconds", "60");
+        let remote = (outward_text.as_str(), port);
+        assert_eq!(
+            http(remote, "PUT", "/latest/api/token", &[ttl]).status,
+            403,
+            "{binds:?}"
+        );
+        assert_eq!(http(remote, "GET", CREDENTIALS_PATH, &[]).status, 403);
+        // An IMDS token from loopback does not open IMDS beyond it either.
+        let local_token = imds_token(port);
+        let with_token = [("X-aws-ec2-metadata-token", local_token.as_str())];
+        let role_path = format!("{CREDENTIALS_PATH}{ROLE_NAME}");
+        assert_eq!(http(remote, "GET", &role_path, &with_token).status, 403);
+        let token = std::fs::read_to_string(&token_file).unwrap();
+        let right = [("Authorization", token.as_str())];
+        let answer = http(remote, "GET", "/v1/credentials", &right);
+        assert_eq!(answer.status, 200, "{binds:?}");
+        assert_eq!(
+            answer.json()["AccessKeyId"],
+            endpoint.records().last().unwrap()["access_key_id"]
+        );
+        assert_eq!(http(remote, "GET", "/v1/credentials", &[]).status, 401);
+        let wrong = [("Authorization", "not-the-token")];
+        assert_eq!(http(remote, "GET", "/v1/credentials", &wrong).status, 403);
+        // Loopback still has IMDS.
+        assert_eq!(
+            http((LOCAL, port), "GET", &role_path, &with_token).status,
+            200,
+            "{binds:?}"
+        );
+        assert_eq!(serve.terminate().code(), Some(0));
+    }
+}
+
+#[test]
+fn no_secret_in_the_debug_log_through_requests_and_refreshes() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("debug-log", KeyKind::EcP256);
+    let container_token = "ctok-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+    let wrong_token = "wrong-4c3b2a190817f6e5d4c3b2a1";
+    let (mut serve, port, _) = start_serve(
         &pki,
         &endpoint.url,
         &endpoint.tls_ca,
         &leaf,
-        &["--bind", "127.0.0.1", "--bind", &outward_text],
-        &[],
+        &[
+            "--debug",
+            "--container-token",
+            container_token,
+            "--session-duration",
+            "900",
+        ],
+        &[FAST_REFRESH],
     );
     serve.wait_ready();
-    let ttl = ("X-aws-ec2-metadata-token-ttl-seconds", "60");
-    let remote = (outward_text.as_str(), port);
-    assert_eq!(http(remote, "PUT", "/latest/api/token", &[ttl]).status, 403);
-    assert_eq!(http(remote, "GET", CREDENTIALS_PATH, &[]).status, 403);
-    let token = std::fs::read_to_string(&token_file).unwrap();
-    let right = [("Authorization", token.as_str())];
-    assert_eq!(http(remote, "GET", "/v1/credentials", &right).status, 200);
-    assert_eq!(http(remote, "GET", "/v1/credentials", &[]).status, 401);
-    // Loopback still has IMDS.
-    assert_eq!(
-        http((LOCAL, port), "PUT", "/latest/api/token", &[ttl]).status,
-        200
+    let role_path = format!("{CREDENTIALS_PATH}{ROLE_NAME}");
+    let extended = format!("/latest/meta-data/iam/security-credentials-extended/{ROLE_NAME}");
+    let mut secrets: Vec<String> = vec![container_token.into(), wrong_token.into()];
+    // Requests of every kind through at least two refreshes.
+    while endpoint.issued().len() < 3 {
+        let imds = imds_token(port);
+        secrets.push(imds.clone());
+        let auth = [("X-aws-ec2-metadata-token", imds.as_str())];
+        assert_eq!(
+            http((LOCAL, port), "GET", CREDENTIALS_PATH, &auth).status,
+            200
+        );
+        for path in [&role_path, &extended] {
+            let doc = http((LOCAL, port), "GET", path, &auth).json();
+            secrets.push(doc["SecretAccessKey"].as_str().unwrap().into());
+            secrets.push(doc["Token"].as_str().unwrap().into());
+        }
+        let answer = http(
+            (LOCAL, port),
+            "GET",
+            "/v1/credentials",
+            &[("Authorization", container_token)],
+        );
+        let doc = answer.json();
+        secrets.push(doc["SecretAccessKey"].as_str().unwrap().into());
+        secrets.push(doc["Token"].as_str().unwrap().into());
+        let refused = [("Authorization", wrong_token)];
+        assert_eq!(
+            http((LOCAL, port), "GET", "/v1/credentials", &refused).status,
+            403
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // The credentials of the last refresh, served or not yet.
+    let latest = endpoint
+        .issued()
+        .last()
+        .unwrap()
+        .access_key_id
+        .clone()
+        .unwrap();
+    wait_until(
+        "the latest credentials served",
+        Duration::from_secs(10),
+        || served_access_key(port) == latest,
     );
+    let doc = imds_credentials(port).1;
+    secrets.push(doc["SecretAccessKey"].as_str().unwrap().into());
+    secrets.push(doc["Token"].as_str().unwrap().into());
+    assert_eq!(serve.terminate().code(), Some(0));
+
+    let stderr = serve.stderr();
+    assert!(
+        stderr.contains("answered") && stderr.contains("credentials refreshed"),
+        "debug traces of requests and refreshes: {stderr}"
+    );
+    secrets.sort();
+    secrets.dedup();
+    assert!(secrets.len() >= 8, "{} distinct secrets", secrets.len());
+    for secret in &secrets {
+        // The whole value, and any 16-character piece of it.
+        let pieces = secret.as_bytes().chunks(16).filter(|c| c.len() == 16);
+        for piece in std::iter::once(secret.as_bytes()).chain(pieces) {
+            let piece = String::from_utf8_lossy(piece);
+            assert!(
+                !stderr.contains(piece.as_ref()),
+                "a secret ({piece}…) in the debug log: {stderr}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `update` end to end: the real binary writes the shared credentials file the local endpoint's
 //! credentials, botocore reads exactly those, every other byte of the file stays as it was, the
-//! file is private, concurrent updaters never lose each other's writes, and the long-running
-//! mode keeps refreshing through endpoint failures.
+//! file is private, concurrent updaters never lose each other's writes, the long-running
+//! mode keeps refreshing through endpoint failures, and an updater killed at any moment never
+//! leaves a truncated or mixed file.
 
 mod common;
 mod long_running;
@@ -305,4 +306,201 @@ fn long_running_update_refreshes_and_keeps_the_file_through_failures() {
     let token = value_in(&text, "edge", "aws_session_token").unwrap();
     assert_eq!(text, expected(&latest, &secret, &token));
     assert_eq!(update.terminate().code(), Some(0), "{}", update.stderr());
+}
+
+/// A small seeded PRNG (splitmix64), so a failing fault schedule can be replayed exactly.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..=max` (the modulo bias is irrelevant here).
+    fn up_to(&mut self, max: u64) -> u64 {
+        self.next() % (max + 1)
+    }
+}
+
+/// The temporary files `update` writes next to the credentials file (`.credentials.tmp-…`).
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".credentials.tmp-"))
+        .collect()
+}
+
+/// The access key ids in the endpoint's request log. A request whose client was just killed may
+/// still be being logged: only whole lines count.
+fn issued_keys(log: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    whole
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|r| r["access_key_id"].as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn update_killed_at_random_moments_never_leaves_a_truncated_or_mixed_file() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("faults", KeyKind::EcP256);
+    let dir = pki.path("aws");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("credentials");
+    std::fs::write(&file, BEFORE).unwrap();
+    let seed = std::env::var("RAH_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_2026_1126_u64);
+    eprintln!("fault schedule seed {seed} (replay with RAH_FAULT_SEED={seed})");
+    let mut rng = SplitMix64(seed);
+    let once = update_args(&leaf, &endpoint.url, "edge");
+    let mut long_running = once.clone();
+    long_running.retain(|a| a != "--once");
+    long_running.extend(["--session-duration".into(), "900".into()]);
+
+    // Each access key id, secret and token belongs to one set: a mix of two sets shows as a
+    // value seen with a partner it was not issued with.
+    let mut set_of_key: std::collections::HashMap<String, (String, String)> = Default::default();
+    let mut key_of_secret: std::collections::HashMap<String, String> = Default::default();
+    let mut key_of_token: std::collections::HashMap<String, String> = Default::default();
+    let (mut killed_running, mut changes, mut most_temp) = (0, 0, 0);
+    let mut last_key = "OLDKEY".to_string();
+    let started = std::time::Instant::now();
+    const CYCLES: usize = 200;
+    for cycle in 0..CYCLES {
+        // Three in four `update --once`; every fourth the long-running mode rewriting the file
+        // every 9 ms (0.001% of 900 s), so kills also land between and inside later writes.
+        let (args, fraction) = if cycle % 4 == 3 {
+            (&long_running, "0.00001")
+        } else {
+            (&once, "0.5")
+        };
+        let delay = Duration::from_millis(rng.up_to(40));
+        let mut child = std::process::Command::new(BIN)
+            .args(strs(args))
+            .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+            .env("RAH_TEST_REFRESH_FRACTION", fraction)
+            .env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            killed_running += 1;
+        }
+        // SIGKILL: no handler, no cleanup, wherever it is.
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("cycle {cycle}: the credentials file is gone: {e}"));
+        let field = |key: &str| {
+            value_in(&text, "edge", key)
+                .unwrap_or_else(|| panic!("cycle {cycle}: no {key} in [edge]: {text:?}"))
+        };
+        let (key, secret, token) = (
+            field("aws_access_key_id"),
+            field("aws_secret_access_key"),
+            field("aws_session_token"),
+        );
+        assert_eq!(
+            text,
+            expected(&key, &secret, &token),
+            "cycle {cycle} (killed after {delay:?}): every other byte kept, nothing truncated"
+        );
+        if key == "OLDKEY" {
+            assert_eq!(
+                (secret.as_str(), token.as_str()),
+                ("old-secret", "old-token")
+            );
+        } else {
+            let issued = issued_keys(&endpoint.log).contains(&key);
+            assert!(issued, "cycle {cycle}: {key} was never issued");
+            assert_eq!(secret.len(), 40, "cycle {cycle}: a whole secret key");
+            assert_eq!(token.len(), 400, "cycle {cycle}: a whole session token");
+            let set = set_of_key
+                .entry(key.clone())
+                .or_insert_with(|| (secret.clone(), token.clone()));
+            assert_eq!(
+                *set,
+                (secret.clone(), token.clone()),
+                "cycle {cycle}: mixed"
+            );
+            assert_eq!(
+                key_of_secret.entry(secret).or_insert_with(|| key.clone()),
+                &key
+            );
+            assert_eq!(
+                key_of_token.entry(token).or_insert_with(|| key.clone()),
+                &key
+            );
+        }
+        if key != last_key {
+            changes += 1;
+            last_key = key;
+        }
+        if changes > 0 {
+            let mode = mode_of(&file);
+            assert_eq!(mode, 0o600, "cycle {cycle}: a written file is private");
+        }
+        most_temp = most_temp.max(temp_files(&dir).len());
+    }
+    let elapsed = started.elapsed();
+    let issued = issued_keys(&endpoint.log).len();
+    eprintln!(
+        "{CYCLES} cycles in {elapsed:?}: {killed_running} killed while running, {changes} file \
+         changes, {issued} CreateSessions, at most {most_temp} stray temporary files at once"
+    );
+    assert!(elapsed < Duration::from_secs(60), "bounded: {elapsed:?}");
+    // The schedule must have hit both sides: runs killed before and after they wrote.
+    assert!(
+        killed_running >= CYCLES / 4,
+        "{killed_running} kills landed mid-run"
+    );
+    assert!(changes >= 10, "only {changes} cycles wrote the file");
+
+    // A temporary file left by a killed writer is removed by the next write.
+    let output = helper(
+        &strs(&once),
+        &[
+            ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        temp_files(&dir),
+        Vec::<String>::new(),
+        "no stray temporary files"
+    );
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "credentials" || n == "credentials.lock"),
+        "{names:?}"
+    );
 }

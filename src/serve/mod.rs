@@ -32,25 +32,38 @@ use crate::refresher::{self, RefreshPolicy};
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The last good credentials and when they arrived.
+/// The last good credentials, as the documents every request answers with.
 pub struct Snapshot {
-    pub credentials: Credentials,
+    pub expiration: OffsetDateTime,
     pub last_updated: OffsetDateTime,
+    documents: routes::Documents,
 }
 
 /// What the refresher writes and the handlers read.
-#[derive(Default)]
 pub struct CredentialCache {
+    account_id: String,
     current: RwLock<Option<Arc<Snapshot>>>,
 }
 
 impl CredentialCache {
-    pub fn store(&self, credentials: Credentials) {
+    pub fn new(account_id: String) -> CredentialCache {
+        CredentialCache {
+            account_id,
+            current: RwLock::new(None),
+        }
+    }
+
+    /// Renders the documents once, here, rather than on every request.
+    pub fn store(&self, credentials: Credentials) -> Result<()> {
+        let last_updated = OffsetDateTime::now_utc();
+        let documents = routes::Documents::render(&credentials, last_updated, &self.account_id)?;
         let snapshot = Arc::new(Snapshot {
-            credentials,
-            last_updated: OffsetDateTime::now_utc(),
+            expiration: credentials.expiration,
+            last_updated,
+            documents,
         });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
+        Ok(())
     }
 
     /// The last good credentials if they have not expired: expired ones are never served.
@@ -58,7 +71,7 @@ impl CredentialCache {
         let current = self.current.read().unwrap_or_else(|p| p.into_inner());
         current
             .as_ref()
-            .filter(|s| s.credentials.expiration > OffsetDateTime::now_utc())
+            .filter(|s| s.expiration > OffsetDateTime::now_utc())
             .cloned()
     }
 }
@@ -215,17 +228,15 @@ async fn connection(stream: tokio::net::TcpStream, remote: SocketAddr, routes: A
 }
 
 fn into_response(reply: routes::Reply) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
-    if let Some(ttl) = reply.ttl_header
-        && let Ok(value) = HeaderValue::from_str(&ttl)
-    {
+    if let Some(ttl) = reply.ttl_header {
         headers.insert(
             HeaderName::from_static("x-aws-ec2-metadata-token-ttl-seconds"),
-            value,
+            HeaderValue::from(ttl),
         );
     }
     response
@@ -286,10 +297,13 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             &format!("--container-token-file {}", path.display()),
         )?;
     }
-    let cache = Arc::new(CredentialCache::default());
-    let routes = Arc::new(Routes::new(cache.clone(), &token, role_name, account_id)?);
+    let cache = Arc::new(CredentialCache::new(account_id));
+    let routes = Arc::new(Routes::new(cache.clone(), &token, role_name)?);
     drop(token);
     let listeners = bind_listeners(args)?;
+    // One thread answers every request: a cached answer costs about 10 µs of CPU, kernel
+    // included, so one core serves about 100,000 requests a second; a second worker only
+    // competes with the clients for the cores (bench/serve.sh, README "Benchmarks").
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -305,7 +319,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         move || crate::commands::fetch_credentials(&credential_args, &options).map(|(c, _)| c);
     let mut ready = false;
     let deliver = move |credentials: Credentials| {
-        cache.store(credentials);
+        cache.store(credentials)?;
         if !ready {
             ready = true;
             crate::sd_notify::notify("READY=1\nSTATUS=serving credentials");
@@ -350,14 +364,16 @@ mod tests {
 
     #[test]
     fn expired_credentials_are_never_valid() {
-        let cache = CredentialCache::default();
+        let cache = CredentialCache::new("123456789012".into());
         assert!(cache.valid_now().is_none());
-        cache.store(Credentials {
-            access_key_id: "A".into(),
-            secret_access_key: "S".into(),
-            session_token: "T".into(),
-            expiration: OffsetDateTime::now_utc() - time::Duration::seconds(1),
-        });
+        cache
+            .store(Credentials {
+                access_key_id: "A".into(),
+                secret_access_key: "S".into(),
+                session_token: "T".into(),
+                expiration: OffsetDateTime::now_utc() - time::Duration::seconds(1),
+            })
+            .unwrap();
         assert!(cache.valid_now().is_none());
     }
 }

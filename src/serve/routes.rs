@@ -4,13 +4,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use hyper::HeaderMap;
 use hyper::Method;
 use serde::Serialize;
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::CredentialCache;
 use super::tokens::{MAX_TTL_SECONDS, TokenStore};
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::output::iso8601;
 
@@ -27,13 +30,13 @@ const EXTENDED_PREFIX: &str = "/latest/meta-data/iam/security-credentials-extend
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
-    /// May hold credentials; the HTTP layer takes it over.
-    pub body: Vec<u8>,
-    pub ttl_header: Option<String>,
+    /// May hold credentials: then a shared, zeroized-on-drop buffer (see [`Documents`]).
+    pub body: Bytes,
+    pub ttl_header: Option<u64>,
 }
 
 impl Reply {
-    fn text(status: u16, body: impl Into<Vec<u8>>) -> Reply {
+    fn text(status: u16, body: impl Into<Bytes>) -> Reply {
         Reply {
             status,
             content_type: "text/plain",
@@ -42,11 +45,11 @@ impl Reply {
         }
     }
 
-    fn json(status: u16, body: Vec<u8>) -> Reply {
+    fn json(status: u16, body: impl Into<Bytes>) -> Reply {
         Reply {
             status,
             content_type: "application/json",
-            body,
+            body: body.into(),
             ttl_header: None,
         }
     }
@@ -67,7 +70,57 @@ pub struct Routes {
     container_key: ring::hmac::Key,
     container_tag: ring::hmac::Tag,
     role_name: String,
-    account_id: String,
+    /// The role name as the IMDS listing answers it.
+    role_listing: Bytes,
+}
+
+/// The three credentials documents, rendered once when credentials arrive rather than on every
+/// request: each answer shares them (a reference count, no copy), and the buffers, which hold
+/// the secrets, are zeroized when the last answer holding them is gone.
+pub struct Documents {
+    imds: Bytes,
+    imds_extended: Bytes,
+    container: Bytes,
+}
+
+impl Documents {
+    pub fn render(
+        credentials: &Credentials,
+        last_updated: OffsetDateTime,
+        account_id: &str,
+    ) -> Result<Documents> {
+        let c = credentials;
+        let imds = |account_id| ImdsCredentials {
+            code: "Success",
+            last_updated: iso8601(last_updated),
+            kind: "AWS-HMAC",
+            access_key_id: &c.access_key_id,
+            secret_access_key: &c.secret_access_key,
+            token: &c.session_token,
+            expiration: iso8601(c.expiration),
+            account_id,
+        };
+        Ok(Documents {
+            imds: secret_json(&imds(None))?,
+            imds_extended: secret_json(&imds(Some(account_id)))?,
+            container: secret_json(&ContainerCredentials {
+                access_key_id: &c.access_key_id,
+                secret_access_key: &c.secret_access_key,
+                token: &c.session_token,
+                expiration: iso8601(c.expiration),
+                account_id,
+            })?,
+        })
+    }
+}
+
+/// A JSON document holding secrets, in a buffer zeroized when the last reference goes (and
+/// large enough from the start that growing it leaves no stray copy behind).
+fn secret_json(document: &impl Serialize) -> Result<Bytes> {
+    let mut body = Zeroizing::new(Vec::with_capacity(8 * 1024));
+    serde_json::to_writer(&mut *body, document)
+        .map_err(|e| Error::Internal(format!("encoding JSON: {e}")))?;
+    Ok(Bytes::from_owner(body))
 }
 
 #[derive(Serialize)]
@@ -100,7 +153,6 @@ impl Routes {
         cache: Arc<CredentialCache>,
         container_token: &str,
         role_name: String,
-        account_id: String,
     ) -> Result<Routes> {
         let key_bytes = Zeroizing::new(crate::random::bytes(32)?);
         let container_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key_bytes);
@@ -110,8 +162,8 @@ impl Routes {
             tokens: Mutex::new(TokenStore::default()),
             container_key,
             container_tag,
+            role_listing: Bytes::from(role_name.clone()),
             role_name,
-            account_id,
         })
     }
 
@@ -147,7 +199,7 @@ impl Routes {
                 continue;
             };
             return match rest {
-                "" | "/" => Reply::text(200, self.role_name.clone()),
+                "" | "/" => Reply::text(200, self.role_listing.clone()),
                 _ => match rest.strip_prefix('/') {
                     Some(role) if role == self.role_name => self.imds_credentials(extended),
                     _ => Reply::text(404, "Not Found"),
@@ -183,8 +235,8 @@ impl Routes {
         };
         match self.lock_tokens().issue(Duration::from_secs(ttl), now) {
             Ok(token) => Reply {
-                ttl_header: Some(ttl.to_string()),
-                ..Reply::text(200, token.as_bytes().to_vec())
+                ttl_header: Some(ttl),
+                ..Reply::text(200, Bytes::from_owner(token))
             },
             Err(e) => Reply::text(500, e.to_string()),
         }
@@ -195,32 +247,28 @@ impl Routes {
         let Some(current) = self.cache.valid_now() else {
             return unavailable_reply("Code", "Message");
         };
-        let c = &current.credentials;
-        let document = ImdsCredentials {
-            code: "Success",
-            last_updated: iso8601(current.last_updated),
-            kind: "AWS-HMAC",
-            access_key_id: &c.access_key_id,
-            secret_access_key: &c.secret_access_key,
-            token: &c.session_token,
-            expiration: iso8601(c.expiration),
-            account_id: extended.then_some(self.account_id.as_str()),
+        let documents = &current.documents;
+        let body = if extended {
+            &documents.imds_extended
+        } else {
+            &documents.imds
         };
-        secret_json(&document)
+        Reply::json(200, body.clone())
     }
 
     fn container(&self, method: &Method, headers: &HeaderMap) -> Reply {
         if method != Method::GET && method != Method::HEAD {
             return Reply::json(
                 405,
-                br#"{"code":"MethodNotAllowed","message":"use GET"}"#.to_vec(),
+                Bytes::from_static(br#"{"code":"MethodNotAllowed","message":"use GET"}"#),
             );
         }
         let Some(presented) = headers.get(hyper::header::AUTHORIZATION) else {
             return Reply::json(
                 401,
-                br#"{"code":"Unauthorized","message":"the Authorization header is missing"}"#
-                    .to_vec(),
+                Bytes::from_static(
+                    br#"{"code":"Unauthorized","message":"the Authorization header is missing"}"#,
+                ),
             );
         };
         if ring::hmac::verify(
@@ -232,20 +280,15 @@ impl Routes {
         {
             return Reply::json(
                 403,
-                br#"{"code":"Forbidden","message":"the Authorization token is wrong"}"#.to_vec(),
+                Bytes::from_static(
+                    br#"{"code":"Forbidden","message":"the Authorization token is wrong"}"#,
+                ),
             );
         }
         let Some(current) = self.cache.valid_now() else {
             return unavailable_reply("code", "message");
         };
-        let c = &current.credentials;
-        secret_json(&ContainerCredentials {
-            access_key_id: &c.access_key_id,
-            secret_access_key: &c.secret_access_key,
-            token: &c.session_token,
-            expiration: iso8601(c.expiration),
-            account_id: &self.account_id,
-        })
+        Reply::json(200, current.documents.container.clone())
     }
 }
 
@@ -255,43 +298,27 @@ fn unavailable_reply(code_key: &str, message_key: &str) -> Reply {
         code_key: "CredentialsUnavailable",
         message_key: "no valid credentials yet or any more: refreshing failed; see the helper's log",
     });
-    Reply::json(503, document.to_string().into_bytes())
-}
-
-fn secret_json(document: &impl Serialize) -> Reply {
-    match serde_json::to_vec(document) {
-        Ok(body) => Reply::json(200, body),
-        Err(e) => Reply::text(
-            500,
-            Error::Internal(format!("encoding JSON: {e}")).to_string(),
-        ),
-    }
+    Reply::json(503, document.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::Credentials;
     use hyper::header::HeaderValue;
-    use time::OffsetDateTime;
 
     fn routes(with_credentials: bool) -> Routes {
-        let cache = Arc::new(CredentialCache::default());
+        let cache = Arc::new(CredentialCache::new("123456789012".into()));
         if with_credentials {
-            cache.store(Credentials {
-                access_key_id: "ASIAX".into(),
-                secret_access_key: "SECRET".into(),
-                session_token: "TOKEN".into(),
-                expiration: OffsetDateTime::now_utc() + time::Duration::hours(1),
-            });
+            cache
+                .store(Credentials {
+                    access_key_id: "ASIAX".into(),
+                    secret_access_key: "SECRET".into(),
+                    session_token: "TOKEN".into(),
+                    expiration: OffsetDateTime::now_utc() + time::Duration::hours(1),
+                })
+                .unwrap();
         }
-        Routes::new(
-            cache,
-            "container-token",
-            "role".into(),
-            "123456789012".into(),
-        )
-        .unwrap()
+        Routes::new(cache, "container-token", "role".into()).unwrap()
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -314,8 +341,8 @@ mod tests {
             LOCAL,
         );
         assert_eq!(put.status, 200);
-        assert_eq!(put.ttl_header.as_deref(), Some("60"));
-        let token = String::from_utf8(put.body).unwrap();
+        assert_eq!(put.ttl_header, Some(60));
+        let token = String::from_utf8(put.body.to_vec()).unwrap();
         let auth = headers(&[(TOKEN_HEADER, &token)]);
         let role = r.answer(
             &Method::GET,
@@ -323,7 +350,7 @@ mod tests {
             &auth,
             LOCAL,
         );
-        assert_eq!((role.status, role.body.as_slice()), (200, &b"role"[..]));
+        assert_eq!((role.status, &role.body[..]), (200, &b"role"[..]));
         let creds = r.answer(
             &Method::GET,
             "/latest/meta-data/iam/security-credentials/role",
@@ -332,6 +359,17 @@ mod tests {
         );
         let doc: serde_json::Value = serde_json::from_slice(&creds.body).unwrap();
         assert_eq!(doc["Code"], "Success");
+        let again = r.answer(
+            &Method::GET,
+            "/latest/meta-data/iam/security-credentials/role",
+            &auth,
+            LOCAL,
+        );
+        assert_eq!(
+            again.body.as_ptr(),
+            creds.body.as_ptr(),
+            "rendered once, shared by every answer"
+        );
         assert_eq!(doc["Token"], "TOKEN");
         assert!(doc.get("AccountId").is_none());
         let extended = r.answer(
@@ -434,7 +472,7 @@ mod tests {
             &headers(&[(TTL_HEADER, "60")]),
             LOCAL,
         );
-        let token = String::from_utf8(put.body).unwrap();
+        let token = String::from_utf8(put.body.to_vec()).unwrap();
         let auth = headers(&[(TOKEN_HEADER, &token)]);
         let reply = r.answer(
             &Method::GET,
