@@ -20,7 +20,8 @@ use rolesanywhere_helper::throwaway_pki::KeyKind;
 
 /// Set in the child process that runs the container provider (see below).
 const CHILD_ENV: &str = "RAH_TEST_AWS_SDK_RUST_CHILD";
-const CHILD_TEST: &str = "container_provider_in_a_child_process";
+const CHILD_TEST: &str =
+    "aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoint";
 const CHILD_PREFIX: &str = "aws-sdk-rust container provider: ";
 
 /// The SDK's own HTTP client (hyper + rustls on ring), which also speaks plain HTTP.
@@ -52,6 +53,11 @@ fn seconds_left(credentials: &Credentials) -> u64 {
 
 #[test]
 fn aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoint() {
+    // Run again as a child process (see below), this test only asks the container provider.
+    if std::env::var_os(CHILD_ENV).is_some() {
+        container_provider_in_a_child_process();
+        return;
+    }
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     let leaf = pki.leaf("aws-sdk-rust", KeyKind::EcP256);
@@ -104,13 +110,7 @@ fn aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoin
     // child process (this test binary again), so this process's environment stays untouched.
     let mut child = Command::new(std::env::current_exe().unwrap());
     child
-        .args([
-            "--exact",
-            CHILD_TEST,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .env(
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -146,13 +146,8 @@ fn aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoin
     assert_eq!(serve.terminate().code(), Some(0));
 }
 
-/// Run by the test above with the container environment set; does nothing otherwise.
-#[test]
-#[ignore = "run as a child process by aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoint"]
+/// The child's part: the container provider, configured by the environment the test set.
 fn container_provider_in_a_child_process() {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        return;
-    }
     let config = provider_config();
     let credentials = block_on(
         EcsCredentialsProvider::builder()
