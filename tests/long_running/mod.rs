@@ -81,16 +81,9 @@ pub fn next_unique() -> String {
     )
 }
 
-/// Polls `condition` every 50 ms until it holds, failing the test after `limit`.
-pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(
-            started.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Polls `condition` until it holds, failing the test after `limit` (common's wait_for).
+pub fn wait_until(what: &str, limit: Duration, condition: impl FnMut() -> bool) {
+    crate::common::wait_for(what, limit, condition);
 }
 
 /// A free TCP port on 127.0.0.1 (closed again: the child binds it right after).
