@@ -318,12 +318,11 @@ mod tests {
         assert_eq!(amz_date(shifted).0, "20150831T013600Z");
     }
 
-    /// The whole request for a fixed RSA key, certificate and time, against answers computed by
-    /// `certs/make-kat.py` with Python and the openssl command line.
-    #[test]
-    fn rsa_known_answer_matches_an_independent_implementation() {
-        let expected: serde_json::Value =
-            serde_json::from_str(include_str!("../certs/kat-rsa2048.expected.json")).unwrap();
+    /// The fixed RSA key and certificate in `certs/`.
+    fn kat_key_and_certificate() -> (
+        crate::key_source::file::FileKey,
+        crate::certificate::Certificate,
+    ) {
         let key =
             crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key")
                 .unwrap();
@@ -333,6 +332,16 @@ mod tests {
         )
         .unwrap()
         .remove(0);
+        (key, cert)
+    }
+
+    /// The whole request for a fixed RSA key, certificate and time, against answers computed by
+    /// `certs/make-kat.py` with Python and the openssl command line.
+    #[test]
+    fn rsa_known_answer_matches_an_independent_implementation() {
+        let expected: serde_json::Value =
+            serde_json::from_str(include_str!("../certs/kat-rsa2048.expected.json")).unwrap();
+        let (key, cert) = kat_key_and_certificate();
         let text = |k: &str| expected[k].as_str().unwrap().to_string();
         let params = CreateSessionParams {
             trust_anchor_arn: text("trustAnchorArn"),
@@ -363,15 +372,7 @@ mod tests {
 
     #[test]
     fn chain_header_is_signed_and_never_holds_the_leaf() {
-        let key =
-            crate::key_source::file::parse(include_bytes!("../certs/kat-rsa2048.key"), "kat key")
-                .unwrap();
-        let cert = crate::certificate::parse_bundle(
-            include_bytes!("../certs/kat-rsa2048.pem"),
-            "kat cert",
-        )
-        .unwrap()
-        .remove(0);
+        let (key, cert) = kat_key_and_certificate();
         let chain = vec![vec![1u8, 2, 3], vec![4u8, 5]];
         let identity = SigningIdentity {
             leaf_der: &cert.der,

@@ -12,14 +12,7 @@ use crate::refresher::{self, RefreshPolicy};
 pub fn run(args: &UpdateArgs) -> Result<()> {
     credentials_file::check_profile_name(&args.profile)?;
     let credential_args = args.credentials.clone();
-    crate::inputs::validate(
-        &credential_args.trust_anchor_arn,
-        &credential_args.profile_arn,
-        &credential_args.role_arn,
-        credential_args.region.as_deref(),
-        credential_args.session_duration,
-        credential_args.role_session_name.as_deref(),
-    )?;
+    crate::commands::validate_inputs(&credential_args)?;
     let path = credentials_file::default_path()?;
     let options = crate::commands::client_options(&credential_args);
     let profile = args.profile.clone();

@@ -280,14 +280,7 @@ pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>>
 /// wrong (then its error, with its exit code).
 pub fn run(args: &ServeArgs) -> Result<()> {
     let credential_args = args.credentials.clone();
-    let inputs = crate::inputs::validate(
-        &credential_args.trust_anchor_arn,
-        &credential_args.profile_arn,
-        &credential_args.role_arn,
-        credential_args.region.as_deref(),
-        credential_args.session_duration,
-        credential_args.role_session_name.as_deref(),
-    )?;
+    let inputs = crate::commands::validate_inputs(&credential_args)?;
     let (role_name, account_id) = role_name_and_account(&inputs.role_arn)?;
     let token = container_token(args)?;
     if let Some(path) = &args.container_token_file {
