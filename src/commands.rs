@@ -97,7 +97,14 @@ pub fn load_signer(key: &KeyArgs) -> Result<Box<dyn Signer>> {
             ));
         }
     };
-    Ok(Box::new(file::load(Path::new(path), password)?))
+    let bytes = crate::input_file::read_secret(Path::new(path), "--private-key")?;
+    if let Some(tpm_key) = crate::key_source::tpm::key_from_file_bytes(key, path, &bytes)? {
+        return Ok(tpm_key);
+    }
+    let input = format!("--private-key {path}");
+    Ok(Box::new(file::parse_with_password(
+        &bytes, &input, password,
+    )?))
 }
 
 /// Loads and cross-checks the certificate, chain and key, as of `now`.

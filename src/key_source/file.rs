@@ -1,8 +1,6 @@
 //! Private keys read from a file (or bytes): PKCS#8, PKCS#1 and SEC1, in PEM or DER, including a
 //! PEM that also holds certificates.
 
-use std::path::Path;
-
 use zeroize::Zeroizing;
 
 use super::mldsa::MlDsaKey;
@@ -89,16 +87,6 @@ impl Signer for FileKey {
             }
         }
     }
-}
-
-/// Reads and parses the private key in `path`; an encrypted key is decrypted with `password`.
-pub fn load(path: &Path, password: PasswordSource<'_>) -> Result<FileKey> {
-    let bytes = input_file::read_secret(path, "--private-key")?;
-    parse_with_password(
-        &bytes,
-        &format!("--private-key {}", path.display()),
-        password,
-    )
 }
 
 /// True when PEM `bytes` hold a private key block (a certificate file that also holds its key).

@@ -77,26 +77,33 @@ pub fn load_if_tpm_key(key: &KeyArgs) -> Result<Option<Box<dyn Signer>>> {
     let Some(spec) = key.private_key.as_deref().filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
-    if let Some(handle) = spec.strip_prefix("handle:") {
-        tracing::debug!(key = spec, "using the TPM key");
-        let handle = parse_persistent_handle(handle)?;
-        let options = Options::from_key_args(key)?;
-        let input = format!("--private-key {spec}");
-        return Ok(Some(Box::new(TpmKey::from_persistent_handle(
-            handle, &input, &options,
-        )?)));
-    }
-    let Ok(bytes) = input_file::read_secret(Path::new(spec), "--private-key") else {
+    let Some(handle) = spec.strip_prefix("handle:") else {
         return Ok(None);
     };
-    if !is_tpm_key_file(&bytes) {
+    tracing::debug!(key = spec, "using the TPM key");
+    let handle = parse_persistent_handle(handle)?;
+    let options = Options::from_key_args(key)?;
+    let input = format!("--private-key {spec}");
+    Ok(Some(Box::new(TpmKey::from_persistent_handle(
+        handle, &input, &options,
+    )?)))
+}
+
+/// The TPM key in the `--private-key` file `spec`, whose contents are `bytes`; `None` when the
+/// file is not a TPM key file (the caller reads the file once for every kind of key).
+pub fn key_from_file_bytes(
+    key: &KeyArgs,
+    spec: &str,
+    bytes: &[u8],
+) -> Result<Option<Box<dyn Signer>>> {
+    if !is_tpm_key_file(bytes) {
         return Ok(None);
     }
     let options = Options::from_key_args(key)?;
     let input = format!("--private-key {spec}");
     tracing::debug!(key = spec, "using the TPM key");
     Ok(Some(Box::new(TpmKey::from_key_file_bytes(
-        &bytes, &input, &options,
+        bytes, &input, &options,
     )?)))
 }
 
