@@ -15,6 +15,9 @@ pub enum MlDsaKey {
 
 impl MlDsaKey {
     /// Parses the PKCS#8 `privateKey` contents of a key of `level`.
+    // Never inlined: expanding a key needs a stack frame of about 290 KB, and inlined into the
+    // PKCS#8 parser every key file (P-256, RSA) paid for it in touched stack pages.
+    #[inline(never)]
     pub fn from_private_key(
         level: MlDsaLevel,
         private_key: &[u8],
