@@ -38,7 +38,7 @@ impl Certificate {
         let validity = cert.validity();
         Ok(Certificate {
             der: der[..der.len() - rest.len()].to_vec(),
-            serial_decimal: cert.tbs_certificate.serial.to_str_radix(10),
+            serial_decimal: serial_decimal(cert.tbs_certificate.raw_serial()),
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
             not_before: validity.not_before.to_datetime(),
@@ -97,6 +97,34 @@ impl Certificate {
         }
         Ok(())
     }
+}
+
+/// The decimal form of a serial number given as its DER INTEGER content bytes, read unsigned (as
+/// x509-parser does): the form the SigV4-X509 credential scope carries.
+// Our own conversion rather than num-bigint's: its radix conversion is the only user of libm in
+// the binary, and not linking libm saves every credential-process about 340 KB of mapped pages.
+pub fn serial_decimal(big_endian: &[u8]) -> String {
+    // Repeated long division of the byte string by 10^19, the largest power of ten in a u64.
+    const CHUNK: u128 = 10_000_000_000_000_000_000;
+    let mut number: Vec<u8> = big_endian.to_vec();
+    let mut chunks: Vec<u64> = Vec::new();
+    while number.iter().any(|&b| b != 0) {
+        let mut remainder: u128 = 0;
+        for byte in number.iter_mut() {
+            let value = (remainder << 8) | u128::from(*byte);
+            *byte = (value / CHUNK) as u8;
+            remainder = value % CHUNK;
+        }
+        chunks.push(remainder as u64);
+    }
+    let mut decimal = match chunks.pop() {
+        Some(most_significant) => most_significant.to_string(),
+        None => return "0".into(),
+    };
+    for chunk in chunks.iter().rev() {
+        decimal.push_str(&format!("{chunk:019}"));
+    }
+    decimal
 }
 
 fn subject_public_key(cert: &X509Certificate<'_>) -> std::result::Result<PublicKey, String> {
@@ -216,4 +244,56 @@ pub fn parse_bundle(bytes: &[u8], input: &str) -> Result<Vec<Certificate>> {
         ));
     }
     Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serial_decimal;
+    use x509_parser::num_bigint::BigUint;
+
+    #[test]
+    fn serial_decimal_matches_known_values() {
+        assert_eq!(serial_decimal(&[]), "0");
+        assert_eq!(serial_decimal(&[0]), "0");
+        assert_eq!(serial_decimal(&[0x00, 0x01]), "1");
+        assert_eq!(serial_decimal(&[0xff]), "255");
+        assert_eq!(
+            serial_decimal(&[0x8a, 0xc7, 0x23, 0x04, 0x89, 0xe8, 0x00, 0x00]),
+            "10000000000000000000"
+        );
+        // 2^159 - 1, the largest 20-byte positive serial (RFC 5280's upper bound).
+        let mut max = vec![0xff; 20];
+        max[0] = 0x7f;
+        assert_eq!(
+            serial_decimal(&max),
+            "730750818665451459101842416358141509827966271487"
+        );
+    }
+
+    #[test]
+    fn serial_decimal_agrees_with_num_bigint() {
+        // Deterministic pseudo-random byte strings of every length up to 40, zero runs included.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for length in 0..=40 {
+            for _ in 0..25 {
+                let bytes: Vec<u8> = (0..length)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        if state.is_multiple_of(5) {
+                            0
+                        } else {
+                            state as u8
+                        }
+                    })
+                    .collect();
+                assert_eq!(
+                    serial_decimal(&bytes),
+                    BigUint::from_bytes_be(&bytes).to_str_radix(10),
+                    "{bytes:02x?}"
+                );
+            }
+        }
+    }
 }

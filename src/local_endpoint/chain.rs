@@ -168,11 +168,38 @@ pub struct LeafSummary {
     pub subject: String,
 }
 
+/// A serial number (DER INTEGER content bytes, read unsigned) in base 10 or 16, lower case.
+// Digit by digit on purpose: the helper's own conversion (certificate::serial_decimal) divides by
+// powers of ten, and the endpoint checks the serial the helper puts in the credential scope.
+fn serial_in_radix(big_endian: &[u8], radix: u32) -> String {
+    let mut digits: Vec<u32> = Vec::new(); // least significant first
+    for &byte in big_endian {
+        let mut carry = u32::from(byte);
+        for digit in digits.iter_mut() {
+            let value = *digit * 256 + carry;
+            *digit = value % radix;
+            carry = value / radix;
+        }
+        while carry > 0 {
+            digits.push(carry % radix);
+            carry /= radix;
+        }
+    }
+    if digits.is_empty() {
+        return "0".into();
+    }
+    digits
+        .iter()
+        .rev()
+        .filter_map(|&d| char::from_digit(d, radix))
+        .collect()
+}
+
 /// Reads the leaf's serial and subject, or says why the DER is not a certificate.
 pub fn summarize_leaf(der: &[u8]) -> Result<LeafSummary, String> {
     let cert = parse(der)?;
     Ok(LeafSummary {
-        serial_decimal: cert.tbs_certificate.serial.to_str_radix(10),
+        serial_decimal: serial_in_radix(cert.tbs_certificate.raw_serial(), 10),
         subject: cert.subject().to_string(),
     })
 }
@@ -240,8 +267,8 @@ pub fn verify_chain(
                         ));
                     }
                     return Ok(VerifiedChain {
-                        serial_decimal: leaf.tbs_certificate.serial.to_str_radix(10),
-                        serial_hex: leaf.tbs_certificate.serial.to_str_radix(16),
+                        serial_decimal: serial_in_radix(leaf.tbs_certificate.raw_serial(), 10),
+                        serial_hex: serial_in_radix(leaf.tbs_certificate.raw_serial(), 16),
                         leaf_subject,
                         leaf_common_name: common_name(&leaf),
                         leaf_key,
@@ -690,5 +717,24 @@ mod tests {
         let wrong: p521::ecdsa::Signature = key.sign_prehash(digest.as_ref()).unwrap();
         assert!(verify_request_signature(&leaf_key, MESSAGE, wrong.to_der().as_bytes()).is_err());
         assert!(verify_request_signature(&leaf_key, MESSAGE, b"\x30\x00").is_err());
+    }
+
+    #[test]
+    fn serials_in_decimal_and_hex_agree_with_num_bigint() {
+        use x509_parser::num_bigint::BigUint;
+        let mut state: u32 = 0x1234_5678;
+        for length in 0..=33 {
+            let bytes: Vec<u8> = (0..length)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 24) as u8
+                })
+                .collect();
+            let expected = BigUint::from_bytes_be(&bytes);
+            assert_eq!(serial_in_radix(&bytes, 10), expected.to_str_radix(10));
+            assert_eq!(serial_in_radix(&bytes, 16), expected.to_str_radix(16));
+        }
+        assert_eq!(serial_in_radix(&[0, 0], 16), "0");
+        assert_eq!(serial_in_radix(&[0x01, 0x00], 10), "256");
     }
 }
