@@ -427,11 +427,11 @@ impl Prepared {
         hash.finalize().into()
     }
 
-    /// Calls CreateSession.
+    /// Calls CreateSession. The first request is signed on another thread while this one sets
+    /// up the client and opens the connection: the key's work overlaps the network's.
     pub fn fetch(&self, options: &ClientOptions) -> Result<(Credentials, SessionInfo)> {
         let inputs = &self.inputs;
         let identity = &self.identity;
-        let client = SessionClient::new(self.endpoint.clone(), options)?;
         let params = CreateSessionParams {
             trust_anchor_arn: inputs.trust_anchor_arn.clone(),
             profile_arn: inputs.profile_arn.clone(),
@@ -445,22 +445,29 @@ impl Prepared {
             chain_der: &chain_der,
             serial_decimal: &identity.leaf.serial_decimal,
         };
-        let host = client.endpoint().host_header.clone();
+        let host = &self.endpoint.host_header;
         let sign = |now: OffsetDateTime| {
             sigv4x509::sign_create_session(
                 &params,
-                &host,
+                host,
                 &inputs.region,
                 signing_identity,
                 now,
                 identity.signer.as_ref(),
             )
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
-        let (credentials, info) = runtime.block_on(client.create_session(&sign))?;
+        let (credentials, info) = std::thread::scope(|scope| {
+            let first = std::thread::Builder::new()
+                .name("sign".into())
+                .spawn_scoped(scope, || sign(OffsetDateTime::now_utc()))
+                .ok();
+            let client = SessionClient::new(self.endpoint.clone(), options)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
+            runtime.block_on(client.create_session(&sign, first))
+        })?;
         // The audit line: who got which role, never a secret.
         tracing::info!(
             request_id = info.request_id.as_deref().unwrap_or(""),

@@ -2,6 +2,8 @@
 //! connection failures with jittered exponential backoff (each attempt signed afresh), and gives
 //! up at an overall deadline so a command never hangs.
 
+mod direct;
+
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
@@ -57,9 +59,18 @@ pub struct ClientOptions {
 /// A client bound to one endpoint.
 pub struct SessionClient {
     http: reqwest::Client,
+    /// The HTTP client's TLS settings, for the connection opened ahead of the first request.
+    tls: std::sync::Arc<rustls::ClientConfig>,
+    /// No proxy applies: the first attempt's connection can open before its request is signed.
+    direct: bool,
     endpoint: Endpoint,
     retry: RetryPolicy,
 }
+
+/// The first attempt's request, being signed on another thread.
+pub type PendingRequest<'scope> = std::thread::ScopedJoinHandle<'scope, Result<SignedRequest>>;
+
+const USER_AGENT: &str = concat!("rolesanywhere-helper/", env!("CARGO_PKG_VERSION"));
 
 /// The outcome of one attempt.
 enum Attempt {
@@ -71,8 +82,8 @@ impl SessionClient {
     pub fn new(endpoint: Endpoint, options: &ClientOptions) -> Result<SessionClient> {
         let tls = crate::tls::client_config(options.no_verify_ssl, options.ca_bundle.as_deref())?;
         let mut builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .user_agent(concat!("rolesanywhere-helper/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured(tls.clone())
+            .user_agent(USER_AGENT)
             .connect_timeout(options.retry.attempt_timeout)
             .timeout(options.retry.attempt_timeout)
             .http1_only()
@@ -86,6 +97,8 @@ impl SessionClient {
             .map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))?;
         Ok(SessionClient {
             http,
+            tls: std::sync::Arc::new(tls),
+            direct: direct::applies(&endpoint),
             endpoint,
             retry: options.retry,
         })
@@ -112,14 +125,16 @@ impl SessionClient {
     }
 
     /// Calls CreateSession. `sign` builds a freshly signed request for the given time, once per
-    /// attempt, so a retried request never carries a stale date.
+    /// attempt, so a retried request never carries a stale date; `first`, when given, is the
+    /// first attempt's, signed on another thread while the connection opens.
     pub async fn create_session(
         &self,
         sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
+        first: Option<PendingRequest<'_>>,
     ) -> Result<(Credentials, SessionInfo)> {
         let started = Instant::now();
         let deadline = self.retry.deadline;
-        match tokio::time::timeout(deadline, self.attempts(sign)).await {
+        match tokio::time::timeout(deadline, self.attempts(sign, first)).await {
             Ok(result) => result,
             Err(_) => Err(Error::Unavailable(format!(
                 "no answer from {} within {}s; check the endpoint and the network, or try again",
@@ -132,6 +147,7 @@ impl SessionClient {
     async fn attempts(
         &self,
         sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
+        mut first: Option<PendingRequest<'_>>,
     ) -> Result<(Credentials, SessionInfo)> {
         let mut last_problem = String::new();
         for attempt in 1..=self.retry.max_attempts {
@@ -144,8 +160,13 @@ impl SessionClient {
                 );
                 tokio::time::sleep(wait).await;
             }
-            let request = sign(OffsetDateTime::now_utc())?;
-            match self.attempt(&request, attempt).await? {
+            let outcome = if attempt == 1 && self.direct {
+                self.direct_attempt(sign, first.take()).await?
+            } else {
+                let request = signed(sign, first.take())?;
+                self.attempt(&request, attempt).await?
+            };
+            match outcome {
                 Attempt::Done(credentials, info) => return Ok((credentials, info)),
                 Attempt::Retry(problem) => last_problem = problem,
             }
@@ -156,14 +177,51 @@ impl SessionClient {
         )))
     }
 
+    /// The first attempt over a connection that opens while `pending` is signed.
+    async fn direct_attempt(
+        &self,
+        sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
+        pending: Option<PendingRequest<'_>>,
+    ) -> Result<Attempt> {
+        let deadline = tokio::time::Instant::now() + self.retry.attempt_timeout;
+        let connection = direct::connect(&self.endpoint, self.tls.clone(), deadline).await;
+        // The signature is needed (and its failure reported) even when the connection failed.
+        let request = signed(sign, pending)?;
+        self.trace_request(&request, 1);
+        let sent = Instant::now();
+        let answer = match connection {
+            Ok(connection) => {
+                connection
+                    .exchange(&self.endpoint, &request, USER_AGENT, deadline)
+                    .await
+            }
+            Err(problem) => Err(problem),
+        };
+        match answer {
+            Ok(answer) => self.interpret(answer, 1, sent),
+            Err(problem) => {
+                tracing::debug!(
+                    attempt = 1,
+                    elapsed_ms = sent.elapsed().as_millis() as u64,
+                    "{problem}"
+                );
+                Ok(Attempt::Retry(problem))
+            }
+        }
+    }
+
+    fn trace_request(&self, request: &SignedRequest, attempt: u32) {
+        tracing::debug!(attempt, endpoint = %self.endpoint.url, "canonical request:\n{}", request.canonical_request);
+        tracing::debug!("string to sign:\n{}", request.string_to_sign);
+    }
+
     async fn attempt(&self, request: &SignedRequest, attempt: u32) -> Result<Attempt> {
         let url = self
             .endpoint
             .url
             .join(&request.path_and_query)
             .map_err(|e| Error::Internal(format!("request URL: {e}")))?;
-        tracing::debug!(attempt, endpoint = %url, "canonical request:\n{}", request.canonical_request);
-        tracing::debug!("string to sign:\n{}", request.string_to_sign);
+        self.trace_request(request, attempt);
         let mut builder = self.http.post(url.clone());
         for (name, value) in &request.headers {
             // reqwest derives Host from the URL, byte for byte what was signed.
@@ -193,7 +251,7 @@ impl SessionClient {
                 .map(str::to_string)
         };
         let request_id = header("x-amzn-requestid");
-        let error_type_header = header("x-amzn-errortype");
+        let error_type = header("x-amzn-errortype");
         let body = match response.bytes().await {
             Ok(bytes) => Zeroizing::new(bytes.to_vec()),
             Err(e) => {
@@ -203,18 +261,48 @@ impl SessionClient {
                 )));
             }
         };
+        let answer = direct::Answer {
+            status,
+            request_id,
+            error_type,
+            body,
+        };
+        self.interpret(answer, attempt, sent)
+    }
+
+    /// Credentials, a problem worth retrying, or a refusal.
+    fn interpret(&self, answer: direct::Answer, attempt: u32, sent: Instant) -> Result<Attempt> {
+        let direct::Answer {
+            status,
+            request_id,
+            error_type,
+            body,
+        } = answer;
         tracing::debug!(attempt, status, elapsed_ms = sent.elapsed().as_millis() as u64, request_id = ?request_id, "CreateSession answered");
         if (200..300).contains(&status) {
             let (credentials, mut info) = parse_create_session(&body)?;
             info.request_id = request_id;
             return Ok(Attempt::Done(credentials, info));
         }
-        let error = service_error(status, error_type_header.as_deref(), &body, request_id);
+        let error = service_error(status, error_type.as_deref(), &body, request_id);
         if status == 429 || status >= 500 || error.error_type.contains("Throttling") {
             return Ok(Attempt::Retry(error.to_string()));
         }
         let advice = advice_for(&error);
         Err(Error::Denied { error, advice })
+    }
+}
+
+/// The request signed on the other thread, or signed now when there is none.
+fn signed(
+    sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
+    pending: Option<PendingRequest<'_>>,
+) -> Result<SignedRequest> {
+    match pending {
+        Some(pending) => pending
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("signing the request failed".into()))),
+        None => sign(OffsetDateTime::now_utc()),
     }
 }
 

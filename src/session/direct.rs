@@ -1,0 +1,156 @@
+//! A connection to the endpoint opened before the request it will carry exists: TCP (with happy
+//! eyeballs), TLS with the same rustls configuration as the HTTP client, and HTTP/1.1. While it
+//! opens, the request is signed on another thread, so the key's work (an RSA signature, a token
+//! or TPM round trip) overlaps the network's. Used for the first attempt when no proxy applies.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+use tokio::time::Instant;
+use tower_service::Service;
+
+use crate::endpoint::Endpoint;
+use crate::sigv4x509::SignedRequest;
+
+/// What the endpoint answered: the parts CreateSession's handling reads.
+pub struct Answer {
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub error_type: Option<String>,
+    pub body: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// An open HTTP/1.1 connection, ready for one request.
+pub struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+/// True when a request to `endpoint` would go straight to it: HTTPS and no proxy from the
+/// environment (the same `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` rules the HTTP client applies).
+pub fn applies(endpoint: &Endpoint) -> bool {
+    if endpoint.url.scheme() != "https" {
+        return false;
+    }
+    if endpoint.is_loopback {
+        return true;
+    }
+    match endpoint.url.as_str().parse::<hyper::Uri>() {
+        Ok(uri) => hyper_util::client::proxy::matcher::Matcher::from_env()
+            .intercept(&uri)
+            .is_none(),
+        Err(_) => false,
+    }
+}
+
+/// Opens the connection, or says why it could not, in the HTTP client's words.
+pub async fn connect(
+    endpoint: &Endpoint,
+    tls: Arc<rustls::ClientConfig>,
+    deadline: Instant,
+) -> Result<Connection, String> {
+    let url = &endpoint.url;
+    let failed = |kind: &str, cause: &dyn std::error::Error| describe(kind, url, cause);
+    let server_name = match url.host() {
+        Some(url::Host::Domain(name)) => rustls::pki_types::ServerName::try_from(name.to_string())
+            .map_err(|e| failed("could not connect", &e))?,
+        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip).into(),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip).into(),
+        None => return Err(format!("could not connect to {url}: no host")),
+    };
+    let uri: hyper::Uri = url
+        .as_str()
+        .parse()
+        .map_err(|e| failed("could not connect", &e))?;
+    let opening = async {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        let stream = tcp
+            .call(uri)
+            .await
+            .map_err(|e| failed("could not connect", &e))?
+            .into_inner();
+        let stream = tokio_rustls::TlsConnector::from(tls)
+            .connect(server_name, stream)
+            .await
+            .map_err(|e| failed("could not connect", &e))?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| failed("could not connect", &e))?;
+        tokio::spawn(connection);
+        Ok(Connection { sender })
+    };
+    tokio::time::timeout_at(deadline, opening)
+        .await
+        .unwrap_or_else(|_| Err(format!("timed out to {url}")))
+}
+
+impl Connection {
+    /// Sends `request` and reads the whole answer.
+    pub async fn exchange(
+        mut self,
+        endpoint: &Endpoint,
+        request: &SignedRequest,
+        user_agent: &str,
+        deadline: Instant,
+    ) -> Result<Answer, String> {
+        let url = &endpoint.url;
+        let failed = |cause: &dyn std::error::Error| describe("request failed", url, cause);
+        let mut builder = hyper::Request::post(request.path_and_query.as_str());
+        // Host included: the headers are byte for byte what was signed.
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let http_request = builder
+            .header("user-agent", user_agent)
+            .body(Full::new(Bytes::from(request.body.clone())))
+            .map_err(|e| failed(&e))?;
+        let exchange = async {
+            let response = self
+                .sender
+                .send_request(http_request)
+                .await
+                .map_err(|e| failed(&e))?;
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let status = response.status().as_u16();
+            let request_id = header("x-amzn-requestid");
+            let error_type = header("x-amzn-errortype");
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| failed(&e))?
+                .to_bytes();
+            Ok(Answer {
+                status,
+                request_id,
+                error_type,
+                body: zeroize::Zeroizing::new(body.to_vec()),
+            })
+        };
+        tokio::time::timeout_at(deadline, exchange)
+            .await
+            .unwrap_or_else(|_| Err(format!("timed out to {url}")))
+    }
+}
+
+/// `{kind} to {url}: {innermost cause}`, as the HTTP client's errors are told.
+fn describe(kind: &str, url: &reqwest::Url, error: &dyn std::error::Error) -> String {
+    let mut cause = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    format!("{kind} to {url}: {cause}")
+}
