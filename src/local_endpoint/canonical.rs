@@ -258,9 +258,10 @@ pub fn canonical_headers(
     Ok(block)
 }
 
-/// Lower-case hex SHA-256, with ring (the signer hashes with the `sha2` crate).
+/// Lower-case hex SHA-256, with the `sha2` crate (the signer hashes with ring).
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
 }
 
 /// `METHOD\nURI\nQUERY\nHEADERS\nSIGNED\nPAYLOAD-HASH`; `headers` already ends with `\n`.
