@@ -58,7 +58,8 @@ pub struct ClientOptions {
 
 /// A client bound to one endpoint.
 pub struct SessionClient {
-    http: reqwest::Client,
+    /// Built on first use: the first attempt needs it only when a proxy applies.
+    http: std::sync::OnceLock<reqwest::Client>,
     /// The HTTP client's TLS settings, for the connection opened ahead of the first request.
     tls: std::sync::Arc<rustls::ClientConfig>,
     /// No proxy applies: the first attempt's connection can open before its request is signed.
@@ -81,22 +82,8 @@ enum Attempt {
 impl SessionClient {
     pub fn new(endpoint: Endpoint, options: &ClientOptions) -> Result<SessionClient> {
         let tls = crate::tls::client_config(options.no_verify_ssl, options.ca_bundle.as_deref())?;
-        let mut builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls.clone())
-            .user_agent(USER_AGENT)
-            .connect_timeout(options.retry.attempt_timeout)
-            .timeout(options.retry.attempt_timeout)
-            .http1_only()
-            .pool_max_idle_per_host(1);
-        // A loopback endpoint never goes through a proxy; others follow HTTPS_PROXY / NO_PROXY.
-        if endpoint.is_loopback {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))?;
         Ok(SessionClient {
-            http,
+            http: std::sync::OnceLock::new(),
             tls: std::sync::Arc::new(tls),
             direct: direct::applies(&endpoint),
             endpoint,
@@ -108,11 +95,32 @@ impl SessionClient {
         &self.endpoint
     }
 
+    fn http(&self) -> Result<&reqwest::Client> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(rustls::ClientConfig::clone(&self.tls))
+            .user_agent(USER_AGENT)
+            .connect_timeout(self.retry.attempt_timeout)
+            .timeout(self.retry.attempt_timeout)
+            .http1_only()
+            .pool_max_idle_per_host(1);
+        // A loopback endpoint never goes through a proxy; others follow HTTPS_PROXY / NO_PROXY.
+        if self.endpoint.is_loopback {
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
     /// Reaches the endpoint once (name resolution, TCP, TLS verification, HTTP) without asking
     /// for anything, and returns the server's clock from its `Date` header, if it sent one.
     pub async fn probe(&self) -> Result<Option<OffsetDateTime>> {
         let response = self
-            .http
+            .http()?
             .get(self.endpoint.url.clone())
             .send()
             .await
@@ -222,7 +230,7 @@ impl SessionClient {
             .join(&request.path_and_query)
             .map_err(|e| Error::Internal(format!("request URL: {e}")))?;
         self.trace_request(request, attempt);
-        let mut builder = self.http.post(url.clone());
+        let mut builder = self.http()?.post(url.clone());
         for (name, value) in &request.headers {
             // reqwest derives Host from the URL, byte for byte what was signed.
             if !name.eq_ignore_ascii_case("host") {
