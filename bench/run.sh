@@ -68,6 +68,9 @@ hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/curl.json" "$curl_c
 base_ms=$(median_ms "$work/curl.json")
 base_rss=$(median_rss_kb $curl_cmd)
 printf '%-28s %8s ms  %6s KB peak RSS\n' "baseline: curl same POST" "$base_ms" "$base_rss"
+# What any process costs here (fork, exec, exit), for scale.
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/true.json" /bin/true >/dev/null 2>&1
+printf '%-28s %8s ms\n' "process creation: /bin/true" "$(median_ms "$work/true.json")"
 for key in p256 rsa2048; do
     hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/$key.json" "$(cp_cmd $key)" >/dev/null 2>&1
     ms=$(median_ms "$work/$key.json")
@@ -98,3 +101,5 @@ PY
 
 echo "== release binary (cargo build --release)"
 printf 'size %d bytes (%.1f MB)\n' "$size" "$(echo "$size / 1000000" | bc -l)"
+# The code layout the timings depend on (build.rs, link/): a stale list costs memory and time.
+link/order-hot-code.sh --check
