@@ -250,16 +250,23 @@ pub fn validate_inputs(args: &CredentialArgs) -> Result<inputs::SessionInputs> {
     )
 }
 
+fn resolve_endpoint(
+    args: &CredentialArgs,
+    inputs: &inputs::SessionInputs,
+) -> Result<endpoint::Endpoint> {
+    endpoint::resolve(
+        &inputs.region,
+        args.endpoint.as_deref(),
+        &EndpointEnv::from_process(),
+    )
+}
+
 /// Validates the arguments, loads and checks the certificate and key, resolves the endpoint.
 pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
     let inputs = validate_inputs(args)?;
     let now = OffsetDateTime::now_utc();
     let identity = load_identity_reusing(args, now)?;
-    let endpoint = endpoint::resolve(
-        &inputs.region,
-        args.endpoint.as_deref(),
-        &EndpointEnv::from_process(),
-    )?;
+    let endpoint = resolve_endpoint(args, &inputs)?;
     warn_once(&identity.leaf, inputs.duration_seconds, now);
     Ok(Prepared {
         inputs,
@@ -428,45 +435,28 @@ impl Prepared {
     }
 
     /// Calls CreateSession. The first request is signed on another thread while this one sets
-    /// up the client and opens the connection: the key's work overlaps the network's.
+    /// up the client and opens the connection: the key's work (an RSA signature, a token or TPM
+    /// round trip) overlaps the network's. The certificate and key were checked before.
     pub fn fetch(&self, options: &ClientOptions) -> Result<(Credentials, SessionInfo)> {
-        let inputs = &self.inputs;
-        let identity = &self.identity;
-        let params = CreateSessionParams {
-            trust_anchor_arn: inputs.trust_anchor_arn.clone(),
-            profile_arn: inputs.profile_arn.clone(),
-            role_arn: inputs.role_arn.clone(),
-            duration_seconds: inputs.duration_seconds,
-            role_session_name: inputs.role_session_name.clone(),
-        };
-        let chain_der: Vec<Vec<u8>> = identity.chain.iter().map(|c| c.der.clone()).collect();
-        let signing_identity = SigningIdentity {
-            leaf_der: &identity.leaf.der,
-            chain_der: &chain_der,
-            serial_decimal: &identity.leaf.serial_decimal,
-        };
-        let host = &self.endpoint.host_header;
-        let sign = |now: OffsetDateTime| {
-            sigv4x509::sign_create_session(
-                &params,
-                host,
-                &inputs.region,
-                signing_identity,
-                now,
-                identity.signer.as_ref(),
-            )
-        };
+        let (inputs, endpoint, identity) = (&self.inputs, &self.endpoint, &*self.identity);
+        let (first_request, pending) = tokio::sync::oneshot::channel();
         let (credentials, info) = std::thread::scope(|scope| {
-            let first = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name("sign".into())
-                .spawn_scoped(scope, || sign(OffsetDateTime::now_utc()))
-                .ok();
-            let client = SessionClient::new(self.endpoint.clone(), options)?;
+                .spawn_scoped(scope, || {
+                    let request =
+                        sign_request(inputs, endpoint, identity, OffsetDateTime::now_utc());
+                    let _ = first_request.send(request);
+                })
+                .map_err(|e| Error::Internal(format!("starting a thread: {e}")))?;
+            let client = SessionClient::new(endpoint.clone(), options)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
-            runtime.block_on(client.create_session(&sign, first))
+            // Retries sign afresh: a retried request never carries a stale date.
+            let sign = |now: OffsetDateTime| sign_request(inputs, endpoint, identity, now);
+            runtime.block_on(client.create_session(&sign, Some(pending)))
         })?;
         // The audit line: who got which role, never a secret.
         tracing::info!(
@@ -480,6 +470,36 @@ impl Prepared {
         );
         Ok((credentials, info))
     }
+}
+
+/// The CreateSession request for `identity`, signed as of `now`.
+fn sign_request(
+    inputs: &inputs::SessionInputs,
+    endpoint: &endpoint::Endpoint,
+    identity: &Identity,
+    now: OffsetDateTime,
+) -> Result<sigv4x509::SignedRequest> {
+    let params = CreateSessionParams {
+        trust_anchor_arn: inputs.trust_anchor_arn.clone(),
+        profile_arn: inputs.profile_arn.clone(),
+        role_arn: inputs.role_arn.clone(),
+        duration_seconds: inputs.duration_seconds,
+        role_session_name: inputs.role_session_name.clone(),
+    };
+    let chain_der: Vec<Vec<u8>> = identity.chain.iter().map(|c| c.der.clone()).collect();
+    let signing_identity = SigningIdentity {
+        leaf_der: &identity.leaf.der,
+        chain_der: &chain_der,
+        serial_decimal: &identity.leaf.serial_decimal,
+    };
+    sigv4x509::sign_create_session(
+        &params,
+        &endpoint.host_header,
+        &inputs.region,
+        signing_identity,
+        now,
+        identity.signer.as_ref(),
+    )
 }
 
 /// Everything `credential-process` does but printing and caching; the same path serves the

@@ -68,8 +68,8 @@ pub struct SessionClient {
     retry: RetryPolicy,
 }
 
-/// The first attempt's request, being signed on another thread.
-pub type PendingRequest<'scope> = std::thread::ScopedJoinHandle<'scope, Result<SignedRequest>>;
+/// The first attempt's request, being prepared and signed on another thread.
+pub type PendingRequest = tokio::sync::oneshot::Receiver<Result<SignedRequest>>;
 
 const USER_AGENT: &str = concat!("rolesanywhere-helper/", env!("CARGO_PKG_VERSION"));
 
@@ -138,7 +138,7 @@ impl SessionClient {
     pub async fn create_session(
         &self,
         sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
-        first: Option<PendingRequest<'_>>,
+        first: Option<PendingRequest>,
     ) -> Result<(Credentials, SessionInfo)> {
         let started = Instant::now();
         let deadline = self.retry.deadline;
@@ -155,7 +155,7 @@ impl SessionClient {
     async fn attempts(
         &self,
         sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
-        mut first: Option<PendingRequest<'_>>,
+        mut first: Option<PendingRequest>,
     ) -> Result<(Credentials, SessionInfo)> {
         let mut last_problem = String::new();
         for attempt in 1..=self.retry.max_attempts {
@@ -171,7 +171,7 @@ impl SessionClient {
             let outcome = if attempt == 1 && self.direct {
                 self.direct_attempt(sign, first.take()).await?
             } else {
-                let request = signed(sign, first.take())?;
+                let request = signed(sign, first.take()).await?;
                 self.attempt(&request, attempt).await?
             };
             match outcome {
@@ -189,12 +189,25 @@ impl SessionClient {
     async fn direct_attempt(
         &self,
         sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
-        pending: Option<PendingRequest<'_>>,
+        pending: Option<PendingRequest>,
     ) -> Result<Attempt> {
         let deadline = tokio::time::Instant::now() + self.retry.attempt_timeout;
-        let connection = direct::connect(&self.endpoint, self.tls.clone(), deadline).await;
-        // The signature is needed (and its failure reported) even when the connection failed.
-        let request = signed(sign, pending)?;
+        let connecting = direct::connect(&self.endpoint, self.tls.clone(), deadline);
+        let (connection, request) = match pending {
+            Some(mut pending) => {
+                tokio::pin!(connecting);
+                // A request that cannot be made (a bad certificate, a key that fails) ends the
+                // wait at once, however long the connection would take.
+                tokio::select! {
+                    connection = &mut connecting => (connection, received(pending.await)?),
+                    request = &mut pending => {
+                        let request = received(request)?;
+                        (connecting.await, request)
+                    }
+                }
+            }
+            None => (connecting.await, sign(OffsetDateTime::now_utc())?),
+        };
         self.trace_request(&request, 1);
         let sent = Instant::now();
         let answer = match connection {
@@ -302,16 +315,20 @@ impl SessionClient {
 }
 
 /// The request signed on the other thread, or signed now when there is none.
-fn signed(
+async fn signed(
     sign: &dyn Fn(OffsetDateTime) -> Result<SignedRequest>,
-    pending: Option<PendingRequest<'_>>,
+    pending: Option<PendingRequest>,
 ) -> Result<SignedRequest> {
     match pending {
-        Some(pending) => pending
-            .join()
-            .unwrap_or_else(|_| Err(Error::Internal("signing the request failed".into()))),
+        Some(pending) => received(pending.await),
         None => sign(OffsetDateTime::now_utc()),
     }
+}
+
+fn received(
+    outcome: std::result::Result<Result<SignedRequest>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<SignedRequest> {
+    outcome.unwrap_or_else(|_| Err(Error::Internal("signing the request failed".into())))
 }
 
 fn describe_transport_error(error: &reqwest::Error, endpoint: &reqwest::Url) -> String {
