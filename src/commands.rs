@@ -436,19 +436,24 @@ impl Prepared {
 
     /// Calls CreateSession. The first request is signed on another thread while this one sets
     /// up the client and opens the connection: the key's work (an RSA signature, a token or TPM
-    /// round trip) overlaps the network's. The certificate and key were checked before.
+    /// round trip) overlaps the network's; a key that signs in microseconds signs here. The
+    /// certificate and key were checked before.
     pub fn fetch(&self, options: &ClientOptions) -> Result<(Credentials, SessionInfo)> {
         let (inputs, endpoint, identity) = (&self.inputs, &self.endpoint, &*self.identity);
         let (first_request, pending) = tokio::sync::oneshot::channel();
         let (credentials, info) = std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("sign".into())
-                .spawn_scoped(scope, || {
-                    let request =
-                        sign_request(inputs, endpoint, identity, OffsetDateTime::now_utc());
-                    let _ = first_request.send(request);
-                })
-                .map_err(|e| Error::Internal(format!("starting a thread: {e}")))?;
+            let sign_first = || {
+                let request = sign_request(inputs, endpoint, identity, OffsetDateTime::now_utc());
+                let _ = first_request.send(request);
+            };
+            if identity.signer.signs_quickly() {
+                sign_first();
+            } else {
+                std::thread::Builder::new()
+                    .name("sign".into())
+                    .spawn_scoped(scope, sign_first)
+                    .map_err(|e| Error::Internal(format!("starting a thread: {e}")))?;
+            }
             let client = SessionClient::new(endpoint.clone(), options)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -165,6 +165,12 @@ pub trait Signer: Send + Sync {
     fn algorithm(&self) -> Algorithm {
         Algorithm(self.public_key().sigv4_algorithm())
     }
+
+    /// True when a signature takes tens of microseconds: less than starting a thread to sign
+    /// while the connection opens would cost. Keys on a token or in a TPM are never quick.
+    fn signs_quickly(&self) -> bool {
+        false
+    }
 }
 
 /// A SigV4-X509 algorithm name such as `AWS4-X509-ECDSA-SHA256`.
