@@ -60,6 +60,13 @@ fn https_proxy_carries_requests_to_aws_but_never_loopback_ones() {
         first,
         "CONNECT rolesanywhere.us-east-1.amazonaws.com:443 HTTP/1.1"
     );
+    // Every attempt, the first included (it may open its own connection only when no proxy
+    // applies), went through the proxy.
+    let mut attempts = 1;
+    while connects.recv_timeout(Duration::from_millis(200)).is_ok() {
+        attempts += 1;
+    }
+    assert_eq!(attempts, 3, "attempts through the proxy");
 
     // A loopback endpoint is reached directly even with a proxy set.
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
