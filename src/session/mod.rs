@@ -426,6 +426,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_request_that_cannot_be_signed_ends_the_wait_for_the_connection() {
+        // A server that accepts and never answers: the TLS handshake would wait for the
+        // attempt's 10 s timeout.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}", silent.local_addr().unwrap());
+        let endpoint = crate::endpoint::resolve(
+            "us-east-1",
+            Some(&url),
+            &crate::endpoint::EndpointEnv {
+                use_fips: false,
+                use_dualstack: false,
+                endpoint_url: None,
+            },
+        )
+        .unwrap();
+        let client = SessionClient::new(endpoint, &ClientOptions::default()).unwrap();
+        assert!(client.direct);
+        let (first_request, pending) = tokio::sync::oneshot::channel();
+        first_request
+            .send(Err(Error::bad_input(
+                "--private-key k",
+                "the token refused",
+            )))
+            .unwrap();
+        let never = |_: OffsetDateTime| -> Result<SignedRequest> { unreachable!() };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let outcome = runtime.block_on(client.create_session(&never, Some(pending)));
+        assert!(
+            matches!(&outcome, Err(Error::BadInput { problem, .. }) if problem == "the token refused"),
+            "{outcome:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        drop(silent);
+    }
+
+    #[test]
     fn parses_http_dates() {
         assert_eq!(
             parse_http_date("Thu, 26 Nov 2026 08:00:05 GMT"),
