@@ -20,10 +20,8 @@ fi
 cargo build --release --quiet
 bin=$PWD/target/release/rolesanywhere-helper
 
-work=$(mktemp -d)
-endpoint_pid=
-cleanup() { [ -n "$endpoint_pid" ] && kill "$endpoint_pid" 2>/dev/null && wait "$endpoint_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # The token, its CA (a throwaway one in $work/hsm/ca.pem) and its keys.
 label=rah-bench-$$
@@ -31,27 +29,11 @@ TOKEN_LABEL=$label USER_PIN=1234 pkcs11/make-softhsm-token.sh "$work/hsm" >/dev/
 # shellcheck disable=SC1091
 . "$work/hsm/env"
 export SOFTHSM2_CONF PKCS11_PIN=1234
-ca=$work/hsm/ca.pem ca_key=$work/hsm/ca.key
 
 # File keys of the same types from the same CA.
-leaf() {
-    openssl genpkey -algorithm "$2" -pkeyopt "$3" -out "$work/$1.key" 2>/dev/null
-    openssl req -new -key "$work/$1.key" -subj "/CN=bench-file-$1" -out "$work/$1.csr"
-    openssl x509 -req -in "$work/$1.csr" -CA "$ca" -CAkey "$ca_key" -days 1 \
-        -extfile "$work/hsm/ext.cnf" -extensions v3_leaf -out "$work/$1.pem" 2>/dev/null
-}
-leaf p256 EC ec_paramgen_curve:P-256
-leaf rsa2048 RSA rsa_keygen_bits:2048
-
-ta=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/bench
-profile=arn:aws:rolesanywhere:us-east-1:123456789012:profile/bench
-role=arn:aws:iam::123456789012:role/bench
-"$bin" local-endpoint --ca-bundle "$ca" --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
-    --ready-file "$work/ready" --write-tls-ca "$work/tls-ca.pem" 2>/dev/null &
-endpoint_pid=$!
-for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
-url=$(cat "$work/ready")
-export AWS_CA_BUNDLE=$work/tls-ca.pem
+make_leaf p256 EC ec_paramgen_curve:P-256 "$work/hsm"
+make_leaf rsa2048 RSA rsa_keygen_bits:2048 "$work/hsm"
+start_endpoint "$work/hsm/ca.pem"
 
 common="--trust-anchor-arn $ta --profile-arn $profile --role-arn $role --endpoint $url"
 token_cmd() { echo "$bin credential-process --certificate pkcs11:token=$label;object=$1 --pkcs11-lib $PKCS11_MODULE $common"; }

@@ -19,38 +19,12 @@ bin=$PWD/target/release/rolesanywhere-helper
 # Measured now: `cargo bench` below rebuilds the binary with the dev-dependencies' features.
 size=$(stat -c %s "$bin")
 
-work=$(mktemp -d)
-endpoint_pid=
-cleanup() { [ -n "$endpoint_pid" ] && kill "$endpoint_pid" 2>/dev/null && wait "$endpoint_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-# Throwaway PKI.
-cat > "$work/ext.cnf" <<'CNF'
-[v3_leaf]
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=clientAuth
-CNF
-openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" \
-    -days 365 -subj "/CN=bench CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-leaf() {
-    openssl genpkey -algorithm "$2" -pkeyopt "$3" -out "$work/$1.key" 2>/dev/null
-    openssl req -new -key "$work/$1.key" -subj "/CN=bench-$1" -out "$work/$1.csr"
-    openssl x509 -req -in "$work/$1.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -days 90 \
-        -extfile "$work/ext.cnf" -extensions v3_leaf -out "$work/$1.pem" 2>/dev/null
-}
-leaf p256 EC ec_paramgen_curve:P-256
-leaf rsa2048 RSA rsa_keygen_bits:2048
-
-ta=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/bench
-profile=arn:aws:rolesanywhere:us-east-1:123456789012:profile/bench
-role=arn:aws:iam::123456789012:role/bench
-"$bin" local-endpoint --ca-bundle "$work/ca.pem" --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
-    --ready-file "$work/ready" --write-tls-ca "$work/tls-ca.pem" 2>/dev/null &
-endpoint_pid=$!
-for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
-url=$(cat "$work/ready")
-export AWS_CA_BUNDLE=$work/tls-ca.pem
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+make_ca
+make_leaf p256 EC ec_paramgen_curve:P-256
+make_leaf rsa2048 RSA rsa_keygen_bits:2048
+start_endpoint "$work/ca.pem"
 
 cp_cmd() { echo "$bin credential-process --certificate $work/$1.pem --private-key $work/$1.key --trust-anchor-arn $ta --profile-arn $profile --role-arn $role --endpoint $url"; }
 curl_cmd="curl -s -o /dev/null --cacert $work/tls-ca.pem -X POST -H Content-Type:application/json --data {} $url/sessions?profileArn=x&roleArn=y&trustAnchorArn=z"

@@ -28,37 +28,11 @@ fi
 cargo build --release --quiet
 bin=$PWD/target/release/rolesanywhere-helper
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Throwaway PKI, as bench/run.sh.
-cat > "$work/ext.cnf" <<'CNF'
-[v3_leaf]
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=clientAuth
-CNF
-openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" \
-    -days 2 -subj "/CN=bench CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/leaf.key" 2>/dev/null
-openssl req -new -key "$work/leaf.key" -subj "/CN=bench-serve" -out "$work/leaf.csr"
-openssl x509 -req -in "$work/leaf.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -days 1 \
-    -extfile "$work/ext.cnf" -extensions v3_leaf -out "$work/leaf.pem" 2>/dev/null
-
-ta=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/bench
-profile=arn:aws:rolesanywhere:us-east-1:123456789012:profile/bench
-role_name=bench
-role=arn:aws:iam::123456789012:role/$role_name
-"$bin" local-endpoint --ca-bundle "$work/ca.pem" --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
-    --ready-file "$work/ready" --write-tls-ca "$work/tls-ca.pem" --request-log "$work/requests.jsonl" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
-url=$(cat "$work/ready")
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+make_ca
+make_leaf leaf EC ec_paramgen_curve:P-256
+start_endpoint "$work/ca.pem" --request-log "$work/requests.jsonl"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)

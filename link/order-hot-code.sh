@@ -25,43 +25,19 @@ if [ "${1:-}" = --check ]; then
     exit 0
 fi
 
-work=$(mktemp -d)
-endpoint_pid=
-cleanup() { [ -n "$endpoint_pid" ] && kill "$endpoint_pid" 2>/dev/null && wait "$endpoint_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-cat > "$work/ext.cnf" <<'CNF'
-[v3_leaf]
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=clientAuth
-CNF
-openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" \
-    -days 2 -subj "/CN=hot-code CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-leaf() {
-    openssl genpkey -algorithm "$2" -pkeyopt "$3" -out "$work/$1.key" 2>/dev/null
-    openssl req -new -key "$work/$1.key" -subj "/CN=hot-code-$1" -out "$work/$1.csr"
-    openssl x509 -req -in "$work/$1.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -days 1 \
-        -extfile "$work/ext.cnf" -extensions v3_leaf -out "$work/$1.pem" 2>/dev/null
-}
-leaf p256 EC ec_paramgen_curve:P-256
-leaf p384 EC ec_paramgen_curve:P-384
-leaf rsa2048 RSA rsa_keygen_bits:2048
-
-ta=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/hot
-profile=arn:aws:rolesanywhere:us-east-1:123456789012:profile/hot
-role=arn:aws:iam::123456789012:role/hot
-"$bin" local-endpoint --ca-bundle "$work/ca.pem" --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
-    --ready-file "$work/ready" --write-tls-ca "$work/tls-ca.pem" 2>/dev/null &
-endpoint_pid=$!
-for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
-[ -s "$work/ready" ] || { echo "the local endpoint did not start" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+make_ca
+make_leaf p256 EC ec_paramgen_curve:P-256
+make_leaf p384 EC ec_paramgen_curve:P-384
+make_leaf rsa2048 RSA rsa_keygen_bits:2048
+start_endpoint "$work/ca.pem"
 
 for key in p256 p384 rsa2048; do
-    AWS_CA_BUNDLE=$work/tls-ca.pem valgrind --tool=callgrind --demangle=no \
+    valgrind --tool=callgrind --demangle=no \
         --callgrind-out-file="$work/callgrind.$key" "$bin" credential-process \
         --certificate "$work/$key.pem" --private-key "$work/$key.key" \
-        --trust-anchor-arn $ta --profile-arn $profile --role-arn $role --endpoint "$(cat "$work/ready")" \
+        --trust-anchor-arn $ta --profile-arn $profile --role-arn $role --endpoint "$url" \
         >/dev/null 2>"$work/valgrind.$key" || { cat "$work/valgrind.$key" >&2; exit 1; }
 done
 
