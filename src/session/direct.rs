@@ -146,11 +146,5 @@ impl Connection {
 
 /// `{kind} to {url}: {innermost cause}`, as the HTTP client's errors are told.
 fn describe(kind: &str, url: &reqwest::Url, error: &dyn std::error::Error) -> String {
-    let mut cause = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        cause = inner.to_string();
-        source = inner.source();
-    }
-    format!("{kind} to {url}: {cause}")
+    super::describe_failure(kind, url, Some(super::innermost_message(error)))
 }

@@ -333,12 +333,6 @@ fn received(
 
 fn describe_transport_error(error: &reqwest::Error, endpoint: &reqwest::Url) -> String {
     use std::error::Error as _;
-    let mut cause = String::new();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        cause = inner.to_string();
-        source = inner.source();
-    }
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -346,11 +340,25 @@ fn describe_transport_error(error: &reqwest::Error, endpoint: &reqwest::Url) -> 
     } else {
         "request failed"
     };
-    if cause.is_empty() {
-        format!("{kind} to {endpoint}")
-    } else {
-        format!("{kind} to {endpoint}: {cause}")
+    describe_failure(kind, endpoint, error.source().map(innermost_message))
+}
+
+/// How a failed attempt is told, whichever client met it: `{kind} to {endpoint}: {cause}`.
+fn describe_failure(kind: &str, endpoint: &reqwest::Url, cause: Option<String>) -> String {
+    match cause.filter(|cause| !cause.is_empty()) {
+        Some(cause) => format!("{kind} to {endpoint}: {cause}"),
+        None => format!("{kind} to {endpoint}"),
     }
+}
+
+/// The message of the innermost error of `error`'s chain, `error` itself when it has no source:
+/// the one that says what happened (`Connection refused`, `invalid peer certificate: …`).
+fn innermost_message(error: &dyn std::error::Error) -> String {
+    let mut innermost = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
 }
 
 /// Parses an HTTP date (`Thu, 26 Nov 2026 08:00:00 GMT`).
