@@ -1337,11 +1337,6 @@ fn session_lost(e: &CkError) -> bool {
 }
 
 impl TokenSigner {
-    /// The key's URI on its token (never a PIN).
-    pub fn key_uri(&self) -> &str {
-        &self.key_uri
-    }
-
     fn mechanism_and_data(
         &self,
         message: &[u8],

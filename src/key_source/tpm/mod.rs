@@ -414,11 +414,6 @@ impl TpmKey {
         self.primaries.load(Ordering::Relaxed)
     }
 
-    /// The TPM this key lives in (for messages and tests).
-    pub fn target(&self) -> String {
-        self.connection().target.to_string()
-    }
-
     fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while signing leaves nothing half-done that matters: reuse the state.
         self.state
@@ -644,9 +639,7 @@ fn usable_signing_key(area: &PublicArea, input: &str) -> Result<(PublicKey, Sche
             }
             (PublicKey::Ec { curve, point }, wire::ALG_ECDSA)
         }
-        KeyParameters::Rsa {
-            exponent, modulus, ..
-        } => {
+        KeyParameters::Rsa { exponent, modulus } => {
             let skip = modulus.iter().take_while(|b| **b == 0).count();
             let significant = &modulus[skip..];
             let bits = match significant.first() {

@@ -169,22 +169,13 @@ pub fn parse_response(raw: &[u8]) -> Result<Response, Malformed> {
 /// The key-specific part of a public area.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyParameters {
-    Ecc {
-        curve: u16,
-        x: Vec<u8>,
-        y: Vec<u8>,
-    },
-    Rsa {
-        bits: u16,
-        exponent: u32,
-        modulus: Vec<u8>,
-    },
+    Ecc { curve: u16, x: Vec<u8>, y: Vec<u8> },
+    Rsa { exponent: u32, modulus: Vec<u8> },
 }
 
 /// What we need of a TPMT_PUBLIC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicArea {
-    pub object_type: u16,
     pub attributes: u32,
     /// The signing scheme the key is fixed to (`ALG_NULL` when the caller chooses) and its hash.
     pub scheme: u16,
@@ -230,14 +221,10 @@ pub fn parse_public(bytes: &[u8]) -> Result<PublicArea, Malformed> {
         let y = r.tpm2b("unique.y")?.to_vec();
         KeyParameters::Ecc { curve, x, y }
     } else {
-        let bits = r.u16("keyBits")?;
+        let _bits = r.u16("keyBits")?;
         let exponent = r.u32("exponent")?;
         let modulus = r.tpm2b("unique.rsa")?.to_vec();
-        KeyParameters::Rsa {
-            bits,
-            exponent,
-            modulus,
-        }
+        KeyParameters::Rsa { exponent, modulus }
     };
     if r.remaining() != 0 {
         return Err(Malformed(format!(
@@ -246,7 +233,6 @@ pub fn parse_public(bytes: &[u8]) -> Result<PublicArea, Malformed> {
         )));
     }
     Ok(PublicArea {
-        object_type,
         attributes,
         scheme,
         scheme_hash,
