@@ -13,7 +13,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
@@ -35,7 +34,6 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The last good credentials, as the documents every request answers with.
 pub struct Snapshot {
     pub expiration: OffsetDateTime,
-    pub last_updated: OffsetDateTime,
     documents: routes::Documents,
 }
 
@@ -59,7 +57,6 @@ impl CredentialCache {
         let documents = routes::Documents::render(&credentials, last_updated, &self.account_id)?;
         let snapshot = Arc::new(Snapshot {
             expiration: credentials.expiration,
-            last_updated,
             documents,
         });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
@@ -104,10 +101,7 @@ fn container_token(args: &ServeArgs) -> Result<Zeroizing<String>> {
         }
         return Ok(Zeroizing::new(token.to_string()));
     }
-    let random = Zeroizing::new(crate::random::bytes(32)?);
-    Ok(Zeroizing::new(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*random),
-    ))
+    tokens::random_token()
 }
 
 /// True when binding failed because the host has no IPv6 (not because the port is taken).
@@ -191,10 +185,14 @@ fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
-/// Serves one connection.
-async fn connection(stream: tokio::net::TcpStream, remote: SocketAddr, routes: Arc<Routes>) {
+/// Serves one connection; `local` is its local address.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    local: Option<SocketAddr>,
+    routes: Arc<Routes>,
+) {
     let _ = stream.set_nodelay(true);
-    let local = stream.local_addr().ok();
     // IMDS only when both ends are loopback: a wildcard --bind also accepts remote peers.
     let peer = Peer {
         loopback: is_loopback(remote.ip()) && local.is_some_and(|l| is_loopback(l.ip())),
@@ -235,7 +233,7 @@ fn into_response(reply: routes::Reply) -> Response<Full<Bytes>> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     if let Some(ttl) = reply.ttl_header {
         headers.insert(
-            HeaderName::from_static("x-aws-ec2-metadata-token-ttl-seconds"),
+            HeaderName::from_static(routes::TTL_HEADER),
             HeaderValue::from(ttl),
         );
     }
@@ -246,10 +244,11 @@ async fn accept_loop(listener: tokio::net::TcpListener, routes: Arc<Routes>, hop
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
-                if let Ok(local) = stream.local_addr() {
+                let local = stream.local_addr().ok();
+                if let Some(local) = local {
                     set_hop_limit(&stream, hop_limit, local);
                 }
-                tokio::spawn(connection(stream, remote, routes.clone()));
+                tokio::spawn(connection(stream, remote, local, routes.clone()));
             }
             Err(e) => {
                 // Out of file descriptors and the like: wait rather than spin.

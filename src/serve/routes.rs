@@ -21,7 +21,7 @@ use crate::output::iso8601;
 pub const CONTAINER_PATH: &str = "/v1/credentials";
 
 const TOKEN_PATH: &str = "/latest/api/token";
-const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 const CREDENTIALS_PREFIX: &str = "/latest/meta-data/iam/security-credentials";
 const EXTENDED_PREFIX: &str = "/latest/meta-data/iam/security-credentials-extended";

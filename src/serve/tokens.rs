@@ -59,9 +59,7 @@ impl TokenStore {
                 None => break,
             };
         }
-        let random = Zeroizing::new(crate::random::bytes(32)?);
-        let token =
-            Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*random));
+        let token = random_token()?;
         self.expiry_by_digest.insert(digest(&token), now + ttl);
         Ok(token)
     }
@@ -83,6 +81,14 @@ impl TokenStore {
     fn len(&self) -> usize {
         self.expiry_by_digest.len()
     }
+}
+
+/// 32 random bytes as URL-safe base64: an IMDSv2 session token, or a generated container token.
+pub fn random_token() -> Result<Zeroizing<String>> {
+    let random = Zeroizing::new(crate::random::bytes(32)?);
+    Ok(Zeroizing::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*random),
+    ))
 }
 
 #[cfg(test)]
