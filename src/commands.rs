@@ -250,7 +250,7 @@ pub fn validate_inputs(args: &CredentialArgs) -> Result<inputs::SessionInputs> {
     )
 }
 
-fn resolve_endpoint(
+pub fn resolve_endpoint(
     args: &CredentialArgs,
     inputs: &inputs::SessionInputs,
 ) -> Result<endpoint::Endpoint> {
@@ -267,12 +267,25 @@ pub fn prepare(args: &CredentialArgs) -> Result<Prepared> {
     let now = OffsetDateTime::now_utc();
     let identity = load_identity_reusing(args, now)?;
     let endpoint = resolve_endpoint(args, &inputs)?;
-    warn_once(&identity.leaf, inputs.duration_seconds, now);
-    Ok(Prepared {
-        inputs,
-        identity,
-        endpoint,
-    })
+    Ok(Prepared::new(inputs, identity, endpoint, now))
+}
+
+impl Prepared {
+    /// From parts already checked (as `doctor` checks them one by one); warns, once per run, of
+    /// a certificate about to expire or a session too short to use.
+    pub fn new(
+        inputs: inputs::SessionInputs,
+        identity: std::sync::Arc<Identity>,
+        endpoint: endpoint::Endpoint,
+        now: OffsetDateTime,
+    ) -> Prepared {
+        warn_once(&identity.leaf, inputs.duration_seconds, now);
+        Prepared {
+            inputs,
+            identity,
+            endpoint,
+        }
+    }
 }
 
 type KeptIdentity = Option<([u8; 32], std::sync::Arc<Identity>)>;

@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 use crate::certificate::{self, Certificate};
 use crate::cli::DoctorArgs;
 use crate::commands::{self, client_options};
-use crate::endpoint::{self, EndpointEnv};
 use crate::error::{Error, ExitClass};
 use crate::session::SessionClient;
 
@@ -245,16 +244,17 @@ pub fn run(args: &DoctorArgs) -> Report {
             return Report { checks };
         }
     };
-    let probed = endpoint::resolve(
-        &inputs.region,
-        credentials.endpoint.as_deref(),
-        &EndpointEnv::from_process(),
-    )
-    .and_then(|endpoint| SessionClient::new(endpoint, &client_options(credentials)))
-    .and_then(|client| {
-        let url = client.endpoint().url.to_string();
-        runtime.block_on(client.probe()).map(|date| (url, date))
-    });
+    let options = client_options(credentials);
+    let (endpoint, probed) = match commands::resolve_endpoint(credentials, &inputs) {
+        Ok(endpoint) => {
+            let probed = SessionClient::new(endpoint.clone(), &options).and_then(|client| {
+                let url = client.endpoint().url.to_string();
+                runtime.block_on(client.probe()).map(|date| (url, date))
+            });
+            (Some(endpoint), probed)
+        }
+        Err(e) => (None, Err(e)),
+    };
     match probed {
         Ok((url, date)) => {
             checks.push(Check::pass(
@@ -284,19 +284,28 @@ pub fn run(args: &DoctorArgs) -> Report {
             "fix the failed checks first",
         ));
     } else {
-        checks.push(
-            match commands::fetch_credentials(credentials, &client_options(credentials)) {
-                Ok((credentials, info)) => Check::pass(
-                    "CreateSession",
-                    format!(
-                        "credentials for {} until {}",
-                        info.assumed_role_arn.as_deref().unwrap_or(&inputs.role_arn),
-                        crate::output::iso8601(credentials.expiration)
-                    ),
+        // The identity and endpoint checked above: loading the key again would ask again for
+        // its password or PIN.
+        let role_arn = inputs.role_arn.clone();
+        let fetched = match (identity, endpoint) {
+            (Ok(identity), Some(endpoint)) => {
+                commands::Prepared::new(inputs, std::sync::Arc::new(identity), endpoint, now)
+                    .fetch(&options)
+            }
+            (Err(e), _) => Err(e),
+            (Ok(_), None) => Err(Error::Internal("no endpoint to call".into())),
+        };
+        checks.push(match fetched {
+            Ok((credentials, info)) => Check::pass(
+                "CreateSession",
+                format!(
+                    "credentials for {} until {}",
+                    info.assumed_role_arn.as_deref().unwrap_or(&role_arn),
+                    crate::output::iso8601(credentials.expiration)
                 ),
-                Err(e) => Check::fail("CreateSession", &e),
-            },
-        );
+            ),
+            Err(e) => Check::fail("CreateSession", &e),
+        });
     }
     Report { checks }
 }
