@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::key_source::MlDsaLevel;
+use crate::key_source::{MlDsaLevel, der, file};
 
 fn pki_error(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("throwaway PKI: {e}"))
@@ -58,11 +58,11 @@ impl GeneratedKey {
             MlDsaLevel::L87 => expand::<ml_dsa::MlDsa87>(seed),
         };
         let private_key = match form {
-            MlDsaForm::Seed => der_tlv(0x80, seed),
-            MlDsaForm::Expanded => der_tlv(0x04, &expanded),
-            MlDsaForm::Both => der_tlv(
+            MlDsaForm::Seed => der::tlv(0x80, seed),
+            MlDsaForm::Expanded => der::tlv(0x04, &expanded),
+            MlDsaForm::Both => der::tlv(
                 0x30,
-                &[der_tlv(0x04, seed), der_tlv(0x04, &expanded)].concat(),
+                &[der::tlv(0x04, seed), der::tlv(0x04, &expanded)].concat(),
             ),
         };
         let oid = match level {
@@ -71,26 +71,26 @@ impl GeneratedKey {
             MlDsaLevel::L87 => 19,
         };
         // id-ml-dsa-NN: 2.16.840.1.101.3.4.3.NN, with absent parameters.
-        let algorithm = der_tlv(
+        let algorithm = der::tlv(
             0x30,
             &[
                 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, oid,
             ],
         );
-        let pkcs8 = der_tlv(
+        let pkcs8 = der::tlv(
             0x30,
             &[
                 &[0x02, 0x01, 0x00][..],
                 &algorithm,
-                &der_tlv(0x04, &private_key),
+                &der::tlv(0x04, &private_key),
             ]
             .concat(),
         );
-        let spki = der_tlv(
+        let spki = der::tlv(
             0x30,
             &[
                 algorithm.clone(),
-                der_tlv(0x03, &[&[0u8][..], &public].concat()),
+                der::tlv(0x03, &[&[0u8][..], &public].concat()),
             ]
             .concat(),
         );
@@ -305,66 +305,28 @@ fn sign_disguised(
     let der = cert.der().as_ref();
     let (_, parsed) = x509_parser::parse_x509_certificate(der).map_err(pki_error)?;
     let tbs = parsed.tbs_certificate.as_ref();
-    let tbs_at = find(der, tbs).ok_or_else(|| pki_error("no TBS"))?;
+    let tbs_at = file::find(der, tbs).ok_or_else(|| pki_error("no TBS"))?;
     // The issuer's signature AlgorithmIdentifier follows the TBS, unchanged.
     let after_tbs = &der[tbs_at + tbs.len()..];
-    let algorithm_len = tlv_len(after_tbs).ok_or_else(|| pki_error("bad signature algorithm"))?;
-    let algorithm = &after_tbs[..algorithm_len];
-    let tbs_header = header_len(tbs).ok_or_else(|| pki_error("bad TBS"))?;
-    let content = &tbs[tbs_header..];
-    let spki_at = find(content, &stand_in_spki).ok_or_else(|| pki_error("no stand-in key"))?;
+    let (_, _, after_algorithm) =
+        der::element(after_tbs).ok_or_else(|| pki_error("bad signature algorithm"))?;
+    let algorithm = &after_tbs[..after_tbs.len() - after_algorithm.len()];
+    let (_, content, _) = der::element(tbs).ok_or_else(|| pki_error("bad TBS"))?;
+    let spki_at =
+        file::find(content, &stand_in_spki).ok_or_else(|| pki_error("no stand-in key"))?;
     let mut new_content = content[..spki_at].to_vec();
     new_content.extend_from_slice(real_spki);
     new_content.extend_from_slice(&content[spki_at + stand_in_spki.len()..]);
-    let new_tbs = der_tlv(0x30, &new_content);
+    let new_tbs = der::tlv(0x30, &new_content);
     let signature = issuer.key().sign(&new_tbs).map_err(pki_error)?;
     let mut bits = vec![0u8];
     bits.extend(signature);
     let mut certificate = new_tbs;
     certificate.extend_from_slice(algorithm);
-    certificate.extend(der_tlv(0x03, &bits));
-    let der = der_tlv(0x30, &certificate);
+    certificate.extend(der::tlv(0x03, &bits));
+    let der = der::tlv(0x30, &certificate);
     let pem = pem::encode(&pem::Pem::new("CERTIFICATE", der.clone()));
     Ok(IssuedCert { der, pem })
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The total length (header and contents) of the DER element at the start of `bytes`.
-fn tlv_len(bytes: &[u8]) -> Option<usize> {
-    let header = header_len(bytes)?;
-    let length = match bytes.get(1)? {
-        &n if n < 0x80 => usize::from(n),
-        _ => bytes
-            .get(2..header)?
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
-    };
-    Some(header + length)
-}
-
-/// The header length (tag and length bytes) of the DER element at the start of `bytes`.
-fn header_len(bytes: &[u8]) -> Option<usize> {
-    let first = *bytes.get(1)?;
-    Some(if first < 0x80 {
-        2
-    } else {
-        2 + usize::from(first & 0x7f)
-    })
-}
-
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    match content.len() {
-        n @ 0..=127 => out.push(n as u8),
-        n @ 128..=255 => out.extend([0x81, n as u8]),
-        n @ 256..=65535 => out.extend([0x82, (n >> 8) as u8, n as u8]),
-        n => out.extend([0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
-    }
-    out.extend_from_slice(content);
-    out
 }
 
 /// An issued certificate.

@@ -173,7 +173,7 @@ fn looks_like_encrypted_pkcs8(der: &[u8]) -> bool {
             || find(der, &PKCS12_PBE_ARC).is_some_and(|at| at < 16))
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 

@@ -88,7 +88,7 @@ fn expanded<P: MlDsaParams>(
             format!("malformed {} private key: {what}", level.name()),
         )
     };
-    let (tag, body, rest) = der_element(contents).ok_or_else(|| malformed("not DER"))?;
+    let (tag, body, rest) = super::der::element(contents).ok_or_else(|| malformed("not DER"))?;
     if !rest.is_empty() {
         return Err(malformed("trailing bytes"));
     }
@@ -98,9 +98,10 @@ fn expanded<P: MlDsaParams>(
             from_expanded::<P>(body).ok_or_else(|| malformed("the expanded key has the wrong size"))
         }
         0x30 => {
-            let (seed_tag, seed, rest) = der_element(body).ok_or_else(|| malformed("bad seed"))?;
+            let (seed_tag, seed, rest) =
+                super::der::element(body).ok_or_else(|| malformed("bad seed"))?;
             let (expanded_tag, expanded_bytes, rest) =
-                der_element(rest).ok_or_else(|| malformed("bad expanded key"))?;
+                super::der::element(rest).ok_or_else(|| malformed("bad expanded key"))?;
             if seed_tag != 0x04 || expanded_tag != 0x04 || !rest.is_empty() {
                 return Err(malformed("unexpected structure"));
             }
@@ -124,27 +125,6 @@ fn from_seed<P: MlDsaParams>(seed: &[u8]) -> Option<ExpandedSigningKey<P>> {
 fn from_expanded<P: MlDsaParams>(bytes: &[u8]) -> Option<ExpandedSigningKey<P>> {
     let encoded = ml_dsa::ExpandedSigningKeyBytes::<P>::try_from(bytes).ok()?;
     Some(ExpandedSigningKey::from_expanded(&encoded))
-}
-
-/// One DER element: (tag, contents, what follows). Lengths up to 4 bytes.
-fn der_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *bytes.first()?;
-    let first = *bytes.get(1)?;
-    let (length, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let length = bytes
-            .get(2..2 + count)?
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (length, 2 + count)
-    };
-    let body = bytes.get(header..header.checked_add(length)?)?;
-    Some((tag, body, &bytes[header + length..]))
 }
 
 /// Verifies a pure ML-DSA signature with an empty context (for the local endpoint).

@@ -1,6 +1,7 @@
 //! Where private keys live, behind one [`Signer`] trait: files today; PKCS#11 tokens and TPMs
 //! plug in here without the request code knowing the difference.
 
+pub(crate) mod der;
 pub mod file;
 pub mod mldsa;
 pub mod pkcs11;

@@ -725,7 +725,7 @@ fn private_keys_in(
         }
         let public = match key_type {
             Some(KeyType::RSA) => match (modulus, exponent) {
-                (Some(n), Some(e)) => Some(rsa_public(&n, &e)),
+                (Some(n), Some(e)) => Some(super::der::rsa_public_key(&n, &e)),
                 _ => None,
             },
             Some(KeyType::EC) => ec_params
@@ -824,61 +824,13 @@ fn normalise_point(curve: Curve, encoded: &[u8]) -> Option<Vec<u8>> {
     Some(point.into_vec())
 }
 
-/// An RSA public key from its modulus and exponent, as canonical PKCS#1 DER.
-fn rsa_public(modulus: &[u8], exponent: &[u8]) -> PublicKey {
-    let n = strip_zeros(modulus);
-    let bits = match n.first() {
-        Some(top) => n.len() * 8 - top.leading_zeros() as usize,
-        None => 0,
-    };
-    let mut body = der_integer(n);
-    body.extend(der_integer(strip_zeros(exponent)));
-    PublicKey::Rsa {
-        pkcs1_der: der_tlv(0x30, &body),
-        bits,
-    }
-}
-
-fn strip_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
-}
-
-/// A DER INTEGER for an unsigned big-endian value.
-fn der_integer(value: &[u8]) -> Vec<u8> {
-    let value = strip_zeros(value);
-    let mut content = Vec::with_capacity(value.len() + 1);
-    if value.is_empty() || value[0] & 0x80 != 0 {
-        content.push(0);
-    }
-    content.extend_from_slice(value);
-    der_tlv(0x02, &content)
-}
-
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let significant = strip_zeros(&bytes);
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
 /// PKCS#11's raw `r || s` ECDSA signature as ASN.1 DER `SEQUENCE { r, s }`.
 pub fn ecdsa_raw_to_der(raw: &[u8]) -> Option<Vec<u8>> {
     if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return None;
     }
     let (r, s) = raw.split_at(raw.len() / 2);
-    let mut body = der_integer(r);
-    body.extend(der_integer(s));
-    Some(der_tlv(0x30, &body))
+    Some(super::der::ecdsa_signature(r, s))
 }
 
 /// The DigestInfo prefixes for CKM_RSA_PKCS over a locally computed hash (RFC 8017 §9.2).
@@ -1606,7 +1558,7 @@ mod tests {
     #[test]
     fn rsa_public_keys_are_canonical_pkcs1() {
         let PublicKey::Rsa { pkcs1_der, bits } =
-            rsa_public(&[0x00, 0xc0, 0x01], &[0x01, 0x00, 0x01])
+            crate::key_source::der::rsa_public_key(&[0x00, 0xc0, 0x01], &[0x01, 0x00, 0x01])
         else {
             panic!("RSA");
         };

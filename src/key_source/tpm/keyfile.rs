@@ -149,25 +149,8 @@ impl<'a> Ber<'a> {
     }
 
     fn next(&mut self) -> Result<(u8, &'a [u8]), String> {
-        let truncated = || "truncated or malformed ASN.1".to_string();
-        let (&tag, rest) = self.bytes.split_first().ok_or_else(truncated)?;
-        let (&first, rest) = rest.split_first().ok_or_else(truncated)?;
-        let (len, rest) = if first < 0x80 {
-            (usize::from(first), rest)
-        } else {
-            let count = usize::from(first & 0x7F);
-            if count == 0 || count > 4 || rest.len() < count {
-                return Err(truncated());
-            }
-            let len = rest[..count]
-                .iter()
-                .fold(0usize, |n, b| (n << 8) | usize::from(*b));
-            (len, &rest[count..])
-        };
-        if rest.len() < len {
-            return Err(truncated());
-        }
-        let (value, remaining) = rest.split_at(len);
+        let (tag, value, remaining) = crate::key_source::der::element(self.bytes)
+            .ok_or_else(|| "truncated or malformed ASN.1".to_string())?;
         self.bytes = remaining;
         Ok((tag, value))
     }
@@ -178,7 +161,7 @@ mod tests {
     use super::*;
 
     fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-        super::super::wire::der_tlv(tag, contents)
+        crate::key_source::der::tlv(tag, contents)
     }
 
     fn key_der(optional: &[u8], parent: &[u8]) -> Vec<u8> {

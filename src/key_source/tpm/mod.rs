@@ -506,7 +506,7 @@ impl TpmKey {
             wire::ALG_ECDSA => {
                 let r = reader.tpm2b("signatureR").map_err(malformed)?;
                 let s = reader.tpm2b("signatureS").map_err(malformed)?;
-                Ok(wire::ecdsa_der(r, s))
+                Ok(super::der::ecdsa_signature(r, s))
             }
             wire::ALG_RSASSA => Ok(reader.tpm2b("sig").map_err(malformed)?.to_vec()),
             other => Err(Failure::Malformed(
@@ -640,19 +640,17 @@ fn usable_signing_key(area: &PublicArea, input: &str) -> Result<(PublicKey, Sche
             (PublicKey::Ec { curve, point }, wire::ALG_ECDSA)
         }
         KeyParameters::Rsa { exponent, modulus } => {
-            let skip = modulus.iter().take_while(|b| **b == 0).count();
-            let significant = &modulus[skip..];
-            let bits = match significant.first() {
-                Some(top) => significant.len() * 8 - top.leading_zeros() as usize,
-                None => 0,
-            };
-            if !(2048..=4096).contains(&bits) {
+            // An exponent of 0 in a TPM public area means the default, 65537.
+            let exponent = if *exponent == 0 { 65537 } else { *exponent };
+            let key = super::der::rsa_public_key(modulus, &exponent.to_be_bytes());
+            if let PublicKey::Rsa { bits, .. } = &key
+                && !(2048..=4096).contains(bits)
+            {
                 return refuse(format!(
                     "this TPM key is RSA {bits}; Roles Anywhere needs RSA 2048 to 4096"
                 ));
             }
-            let pkcs1_der = wire::rsa_public_key_der(modulus, *exponent);
-            (PublicKey::Rsa { pkcs1_der, bits }, wire::ALG_RSASSA)
+            (key, wire::ALG_RSASSA)
         }
     };
     let fixed_hash = match area.scheme {

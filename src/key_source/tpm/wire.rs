@@ -250,54 +250,6 @@ pub fn parse_public_2b(bytes: &[u8]) -> Result<PublicArea, Malformed> {
     parse_public(inner)
 }
 
-/// A DER length.
-fn der_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-}
-
-/// A DER tag-length-value.
-pub fn der_tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(contents.len() + 6);
-    out.push(tag);
-    der_length(&mut out, contents.len());
-    out.extend_from_slice(contents);
-    out
-}
-
-/// A DER INTEGER from unsigned big-endian bytes: minimal, with a 0x00 when the high bit is set.
-pub fn der_unsigned_integer(big_endian: &[u8]) -> Vec<u8> {
-    let skip = big_endian.iter().take_while(|b| **b == 0).count();
-    let trimmed = &big_endian[skip..];
-    let mut contents = Vec::with_capacity(trimmed.len() + 1);
-    if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
-        contents.push(0);
-    }
-    contents.extend_from_slice(trimmed);
-    der_tlv(0x02, &contents)
-}
-
-/// `SEQUENCE { INTEGER r, INTEGER s }`, the form ECDSA signatures take on the wire.
-pub fn ecdsa_der(r: &[u8], s: &[u8]) -> Vec<u8> {
-    let mut contents = der_unsigned_integer(r);
-    contents.extend_from_slice(&der_unsigned_integer(s));
-    der_tlv(0x30, &contents)
-}
-
-/// PKCS#1 `RSAPublicKey` DER from a TPM modulus and exponent (0 means 65537).
-pub fn rsa_public_key_der(modulus: &[u8], exponent: u32) -> Vec<u8> {
-    let exponent = if exponent == 0 { 65537 } else { exponent };
-    let mut contents = der_unsigned_integer(modulus);
-    contents.extend_from_slice(&der_unsigned_integer(&exponent.to_be_bytes()));
-    der_tlv(0x30, &contents)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,19 +281,6 @@ mod tests {
         );
         let bytes = command(CC_FLUSH_CONTEXT, &[], None, &0x8000_0001u32.to_be_bytes());
         assert_eq!(hex::encode(&bytes[..]), "80010000000e0000016580000001");
-    }
-
-    #[test]
-    fn der_integers_are_minimal_and_positive() {
-        assert_eq!(der_unsigned_integer(&[0, 0, 0x7f]), vec![2, 1, 0x7f]);
-        assert_eq!(der_unsigned_integer(&[0x80]), vec![2, 2, 0, 0x80]);
-        assert_eq!(der_unsigned_integer(&[0, 0]), vec![2, 1, 0]);
-        let long = der_tlv(0x30, &[0u8; 200]);
-        assert_eq!(&long[..3], &[0x30, 0x81, 200]);
-        assert_eq!(
-            rsa_public_key_der(&[0xC0; 256], 0)[..4],
-            [0x30, 0x82, 0x01, 0x0a]
-        );
     }
 
     #[test]
