@@ -27,12 +27,7 @@ const KEYS: &[(&str, &str)] = &[
 
 /// `AWS_CONFIG_FILE`, else `~/.aws/config`.
 pub fn config_path() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("AWS_CONFIG_FILE").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(path));
-    }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|home| PathBuf::from(home).join(".aws").join("config"))
+    crate::credentials_file::aws_file("AWS_CONFIG_FILE", "config")
         .ok_or_else(|| Error::invalid_argument("--profile", "HOME is not set; set AWS_CONFIG_FILE"))
 }
 
@@ -84,7 +79,7 @@ pub fn profile_settings(text: &str, name: &str) -> Option<Vec<(String, String)>>
         if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
             continue;
         }
-        if let Some(section) = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        if let Some(section) = crate::credentials_file::section_name(trimmed) {
             let section = section.split_whitespace().collect::<Vec<_>>();
             in_profile = match section.as_slice() {
                 ["profile", profile] => *profile == name,

@@ -20,18 +20,23 @@ const KEYS: [&str; 3] = [
 
 /// `AWS_SHARED_CREDENTIALS_FILE` when set, else `~/.aws/credentials`, as the SDKs resolve it.
 pub fn default_path() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(path));
+    aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials").ok_or_else(|| {
+        Error::invalid_argument(
+            "HOME",
+            "is not set; set AWS_SHARED_CREDENTIALS_FILE to the credentials file's path",
+        )
+    })
+}
+
+/// One of the AWS shared files: the path in `variable` when it is set, else `~/.aws/<name>`;
+/// `None` when neither the variable nor `HOME` is set.
+pub fn aws_file(variable: &str, name: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
     }
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| {
-            Error::invalid_argument(
-                "HOME",
-                "is not set; set AWS_SHARED_CREDENTIALS_FILE to the credentials file's path",
-            )
-        })?;
-    Ok(Path::new(&home).join(".aws").join("credentials"))
+    std::env::var_os("HOME")
+        .filter(|home| !home.is_empty())
+        .map(|home| Path::new(&home).join(".aws").join(name))
 }
 
 /// Checks a profile name can be written as an INI section header.
@@ -54,7 +59,7 @@ pub fn check_profile_name(profile: &str) -> Result<()> {
 }
 
 /// The section name a header line opens, if it is one (`[name]`, spaces inside allowed).
-fn section_name(line: &str) -> Option<&str> {
+pub fn section_name(line: &str) -> Option<&str> {
     let trimmed = line.trim();
     trimmed
         .strip_prefix('[')
