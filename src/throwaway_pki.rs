@@ -102,11 +102,6 @@ impl GeneratedKey {
     }
 
     pub fn generate(kind: KeyKind) -> Result<GeneratedKey> {
-        if let KeyKind::MlDsa(level, form) = kind {
-            let mut seed = Zeroizing::new([0u8; 32]);
-            seed.copy_from_slice(&crate::random::bytes(32)?);
-            return GeneratedKey::ml_dsa(level, form, &seed);
-        }
         use pkcs8::{EncodePrivateKey, EncodePublicKey};
         use rsa::Generate as _;
         let (pkcs8_der, spki_der) = match kind {
@@ -138,7 +133,11 @@ impl GeneratedKey {
                     key.to_public_key().to_public_key_der().map_err(pki_error)?,
                 )
             }
-            KeyKind::MlDsa(..) => unreachable!("handled above"),
+            KeyKind::MlDsa(level, form) => {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                seed.copy_from_slice(&crate::random::bytes(32)?);
+                return GeneratedKey::ml_dsa(level, form, &seed);
+            }
         };
         Ok(GeneratedKey {
             kind,
