@@ -464,22 +464,11 @@ fn local_problems_fail_before_any_network_call() {
         (vec![cert(&good), encrypted], 3, "encrypted"),
     ];
     for (files, code, needle) in cases {
-        let args = [
-            "credential-process",
-            "--certificate",
-            &files[0],
-            "--private-key",
-            &files[1],
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-            "--endpoint",
-            nowhere,
-        ];
-        assert_clean_failure(&helper(&args, &[]), code, needle);
+        let args = credential_process_args(
+            Some(nowhere),
+            &["--certificate", &files[0], "--private-key", &files[1]],
+        );
+        assert_clean_failure(&helper(&strs(&args), &[]), code, needle);
     }
 
     let bad_arguments: Vec<(Vec<&str>, &str)> = vec![
@@ -524,18 +513,7 @@ fn local_problems_fail_before_any_network_call() {
         assert_clean_failure(&helper(&args, &[]), 2, needle);
     }
 
-    let no_certificate = helper(
-        &[
-            "credential-process",
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-        ],
-        &[],
-    );
+    let no_certificate = helper(&strs(&credential_process_args(None, &[])), &[]);
     assert_clean_failure(&no_certificate, 2, "--certificate");
 }
 

@@ -83,20 +83,9 @@ impl Token {
 
     /// credential-process against `endpoint` with `args`, the PIN in `$PKCS11_PIN`.
     fn credential_process(&self, endpoint: &LocalEndpoint, args: &[&str]) -> Output {
-        let mut all = vec![
-            "credential-process",
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-            "--endpoint",
-            &endpoint.url,
-        ];
-        all.extend_from_slice(args);
+        let all = credential_process_args(Some(&endpoint.url), args);
         self.helper(
-            &all,
+            &strs(&all),
             &[
                 ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
                 ("PKCS11_PIN", PIN),
@@ -199,23 +188,18 @@ fn credential_process_signs_with_token_keys_of_every_type() {
         "pkcs11:token={};object=ec384;type=private?pin-value={PIN}&module-path={}",
         token.label, token.module
     );
-    let output = token.helper(
+    let args = credential_process_args(
+        Some(&endpoint.url),
         &[
-            "credential-process",
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-            "--endpoint",
-            &endpoint.url,
             "--certificate",
             cert_file.to_str().unwrap(),
             "--private-key",
             &key_uri,
             "--debug",
         ],
+    );
+    let output = token.helper(
+        &strs(&args),
         &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
     );
     assert!(
@@ -239,22 +223,12 @@ fn credential_process_signs_with_token_keys_of_every_type() {
         token.label,
         pin_file.display()
     );
+    let args = credential_process_args(
+        Some(&endpoint.url),
+        &["--certificate", &cert_uri, "--pkcs11-lib", &token.module],
+    );
     let output = token.helper(
-        &[
-            "credential-process",
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-            "--endpoint",
-            &endpoint.url,
-            "--certificate",
-            &cert_uri,
-            "--pkcs11-lib",
-            &token.module,
-        ],
+        &strs(&args),
         &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
     );
     assert!(
