@@ -4,10 +4,12 @@
 //! with pkcs11/make-softhsm-token.sh (`cargo bench --bench pkcs11`; `PKCS11_BENCH_MS` sets the
 //! time budget of each measurement).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
+use common::rate;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
@@ -19,27 +21,8 @@ use rolesanywhere_helper::key_source::{Digest, pkcs11};
 
 const PIN: &str = "1234";
 
-/// Signatures per second of `sign_once` over `budget`.
-fn rate(budget: Duration, mut sign_once: impl FnMut()) -> f64 {
-    sign_once(); // warm-up
-    let started = Instant::now();
-    let mut count = 0u64;
-    while started.elapsed() < budget {
-        sign_once();
-        count += 1;
-    }
-    count as f64 / started.elapsed().as_secs_f64()
-}
-
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` runs this as a quick smoke test.
-    let benchmarking = std::env::args().any(|a| a == "--bench");
-    let budget = Duration::from_millis(
-        std::env::var("PKCS11_BENCH_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if benchmarking { 2000 } else { 100 }),
-    );
+    let budget = common::budget("PKCS11_BENCH_MS");
     let dir = tempfile::Builder::new()
         .prefix("rah-pkcs11-bench")
         .tempdir()

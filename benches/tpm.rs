@@ -3,10 +3,13 @@
 //! does). Starts its own swtpm with tpm/swtpm-fixture.sh (`cargo bench --bench tpm`).
 
 use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::rate;
 use rolesanywhere_helper::key_source::tpm::{Options, Password, TpmKey};
 use rolesanywhere_helper::key_source::{Digest, Signer};
 
@@ -37,27 +40,8 @@ fn free_port_pair() -> u16 {
     }
 }
 
-/// Signatures per second of `sign_once` over `budget`.
-fn rate(budget: Duration, mut sign_once: impl FnMut()) -> f64 {
-    sign_once(); // warm-up
-    let started = Instant::now();
-    let mut count = 0u64;
-    while started.elapsed() < budget {
-        sign_once();
-        count += 1;
-    }
-    count as f64 / started.elapsed().as_secs_f64()
-}
-
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --all-targets` runs this as a quick smoke test.
-    let benchmarking = std::env::args().any(|a| a == "--bench");
-    let budget = Duration::from_millis(
-        std::env::var("TPM_BENCH_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if benchmarking { 2000 } else { 100 }),
-    );
+    let budget = common::budget("TPM_BENCH_MS");
     let dir = tempfile::Builder::new()
         .prefix("rah-tpm-bench")
         .tempdir()
