@@ -137,7 +137,7 @@ served=$(python3 -c "print(round(($container_rps + $imds_rps) * $seconds))")
 printf 'during this run: %s (all %s requests answered from the cached credentials)\n' \
     "$(grep -c . "$work/requests.jsonl")" "$served"
 python3 <<'PY'
-# The refresher's default schedule (src/refresher.rs): after receiving credentials valid for L,
+# The refresher's default schedule (src/daemon/refresher.rs): after receiving credentials valid for L,
 # wait d = min(U(0.5 L, 0.7 L), L - 20 min), at least min(max(L/4, 60 s), U).
 L = 3600.0
 lo, hi, cap = 0.5 * L, 0.7 * L, L - 1200.0

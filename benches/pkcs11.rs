@@ -17,7 +17,7 @@ use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 use rolesanywhere_helper::cli::KeyArgs;
-use rolesanywhere_helper::key_source::{Digest, pkcs11};
+use rolesanywhere_helper::identity::{Digest, pkcs11};
 
 const PIN: &str = "1234";
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use rolesanywhere_helper::key_source::{Digest, Signer, file};
+use rolesanywhere_helper::identity::{Digest, Signer, key_file as file};
 use rolesanywhere_helper::throwaway_pki::{GeneratedKey, KeyKind};
 
 fn main() {

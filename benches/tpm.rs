@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::rate;
-use rolesanywhere_helper::key_source::tpm::{Options, Password, TpmKey};
-use rolesanywhere_helper::key_source::{Digest, Signer};
+use rolesanywhere_helper::identity::tpm::{Options, Password, TpmKey};
+use rolesanywhere_helper::identity::{Digest, Signer};
 
 /// Stops swtpm by PID when the bench ends, even on a panic.
 struct SwtpmProcess(u32);

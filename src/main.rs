@@ -48,14 +48,14 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
         Command::Serve(args) => {
             init_logging(args.credentials.key.debug == Some(true));
             commands::keep_identity_between_refreshes();
-            let served = rolesanywhere_helper::serve::run(&args);
+            let served = rolesanywhere_helper::daemon::serve::run(&args);
             commands::release_kept_identity();
             served.map(|()| Vec::new())
         }
         Command::Update(args) => {
             init_logging(args.credentials.key.debug == Some(true));
             commands::keep_identity_between_refreshes();
-            let updated = rolesanywhere_helper::update::run(&args);
+            let updated = rolesanywhere_helper::daemon::update::run(&args);
             commands::release_kept_identity();
             updated.map(|()| Vec::new())
         }
@@ -66,11 +66,12 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
         }
         Command::Demo(args) => {
             init_logging(false);
-            rolesanywhere_helper::demo::run(&args).map(|output| output.as_bytes().to_vec())
+            rolesanywhere_helper::commands::demo::run(&args)
+                .map(|output| output.as_bytes().to_vec())
         }
         Command::Doctor(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            let report = rolesanywhere_helper::doctor::run(&args);
+            let report = rolesanywhere_helper::commands::doctor::run(&args);
             let text = if args.json {
                 report.json()
             } else {
@@ -155,7 +156,7 @@ fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
     let Some(profile) = profile else {
         return Ok(cli);
     };
-    let flags = match rolesanywhere_helper::config_profile::flags_for_profile(&profile) {
+    let flags = match rolesanywhere_helper::settings::profile::flags_for_profile(&profile) {
         Ok(flags) => flags,
         Err(error) => {
             eprintln!("rolesanywhere-helper: {error}");
@@ -163,7 +164,7 @@ fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
         }
     };
     // `env:NAME` values in the profile are taken like those on the command line.
-    rolesanywhere_helper::input_file::take_environment_inputs(flags.iter().cloned());
+    rolesanywhere_helper::support::input_file::take_environment_inputs(flags.iter().cloned());
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // argv[1] is the command (flags before it would have been rejected by the first parse).
     let at = 2.min(argv.len());
@@ -172,7 +173,7 @@ fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
 }
 
 fn main() -> ExitCode {
-    rolesanywhere_helper::input_file::take_environment_inputs(std::env::args().skip(1));
+    rolesanywhere_helper::support::input_file::take_environment_inputs(std::env::args().skip(1));
     let cli = match parse_command_line(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(code) => return code,

@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::key_source::{MlDsaLevel, der, file};
+use crate::identity::{MlDsaLevel, der, key_file as file};
 
 fn pki_error(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("throwaway PKI: {e}"))
@@ -135,7 +135,7 @@ impl GeneratedKey {
             }
             KeyKind::MlDsa(level, form) => {
                 let mut seed = Zeroizing::new([0u8; 32]);
-                seed.copy_from_slice(&crate::random::bytes(32)?);
+                seed.copy_from_slice(&crate::support::random::bytes(32)?);
                 return GeneratedKey::ml_dsa(level, form, &seed);
             }
         };
@@ -219,7 +219,7 @@ impl CertSpec {
 
 fn random_serial() -> Vec<u8> {
     // A failing OS RNG would leave zeros: still a valid (if unlucky) serial for a throwaway PKI.
-    let mut serial = crate::random::bytes(16).unwrap_or_else(|_| vec![0; 16]);
+    let mut serial = crate::support::random::bytes(16).unwrap_or_else(|_| vec![0; 16]);
     serial[0] &= 0x7f; // positive
     serial[0] |= 0x01; // no leading zero byte
     serial
@@ -338,8 +338,8 @@ pub struct IssuedCert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certificate::Certificate;
-    use crate::key_source::{Signer, file};
+    use crate::identity::certificate::Certificate;
+    use crate::identity::{Signer, key_file as file};
 
     #[test]
     fn issues_leaves_whose_keys_match_for_every_key_kind() {

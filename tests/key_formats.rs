@@ -393,7 +393,7 @@ fn the_terminal_prompt_takes_the_password_and_allows_three_tries() {
 
 #[test]
 fn ml_dsa_keys_in_every_form_get_credentials_and_sign_like_aws_helper() {
-    use rolesanywhere_helper::key_source::MlDsaLevel;
+    use rolesanywhere_helper::identity::MlDsaLevel;
     use rolesanywhere_helper::throwaway_pki::{CertSpec, GeneratedKey, MlDsaForm};
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);

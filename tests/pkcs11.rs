@@ -11,10 +11,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::*;
-use rolesanywhere_helper::certificate;
 use rolesanywhere_helper::cli::KeyArgs;
 use rolesanywhere_helper::commands::signing_test_message;
-use rolesanywhere_helper::key_source::{Digest, PublicKey, pkcs11};
+use rolesanywhere_helper::identity::certificate;
+use rolesanywhere_helper::identity::{Digest, PublicKey, pkcs11};
 
 const PIN: &str = "1234";
 

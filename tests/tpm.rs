@@ -11,8 +11,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rolesanywhere_helper::key_source::tpm::{Options, Password, TpmKey};
-use rolesanywhere_helper::key_source::{Digest, Signer};
+use rolesanywhere_helper::identity::tpm::{Options, Password, TpmKey};
+use rolesanywhere_helper::identity::{Digest, Signer};
 use zeroize::Zeroizing;
 
 /// A private swtpm with the fixture's keys, stopped by PID when dropped.
@@ -364,7 +364,8 @@ fn sign_string_signatures_verify_with_openssl() {
             "{name} {digest}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let leaf = rolesanywhere_helper::certificate::load_leaf(Path::new(&cert)).unwrap();
+        let leaf =
+            rolesanywhere_helper::identity::certificate::load_leaf(Path::new(&cert)).unwrap();
         let public = leaf.public_key.as_ref().unwrap();
         let message =
             rolesanywhere_helper::commands::signing_test_message(public.signing_test_bytes());
@@ -525,7 +526,8 @@ fn unusable_keys_and_missing_tpms_get_one_clear_line() {
 fn one_signer_loads_its_key_once_and_reloads_after_a_tpm_reset() {
     let mut tpm = Swtpm::start(false);
     let cert =
-        rolesanywhere_helper::certificate::load_leaf(&tpm.path("tpmkeys/ec256.crt.pem")).unwrap();
+        rolesanywhere_helper::identity::certificate::load_leaf(&tpm.path("tpmkeys/ec256.crt.pem"))
+            .unwrap();
     {
         let signer = TpmKey::from_key_file(
             &tpm.path("tpmkeys/ec256.pem"),

@@ -113,7 +113,7 @@ pub enum LeafKey {
     Ec { curve: EcCurve, point: Vec<u8> },
     /// The FIPS 204 encoded public key.
     MlDsa {
-        level: crate::key_source::MlDsaLevel,
+        level: crate::identity::MlDsaLevel,
         encoded: Vec<u8>,
     },
 }
@@ -560,7 +560,7 @@ fn leaf_key(cert: &X509Certificate<'_>) -> Result<LeafKey, String> {
                 point: bytes.to_vec(),
             })
         }
-        other => match crate::key_source::MlDsaLevel::from_oid(other) {
+        other => match crate::identity::MlDsaLevel::from_oid(other) {
             Some(level) if bytes.len() == level.public_key_len() => Ok(LeafKey::MlDsa {
                 level,
                 encoded: bytes.to_vec(),
@@ -633,7 +633,7 @@ pub fn verify_request_signature(
         // ML-DSA has one implementation here; its verification shares no code with signing,
         // and tests/key_formats.rs checks our signatures with an independent Python one.
         LeafKey::MlDsa { level, encoded } => {
-            if crate::key_source::mldsa::verify(*level, encoded, string_to_sign, signature) {
+            if crate::identity::mldsa::verify(*level, encoded, string_to_sign, signature) {
                 Ok(())
             } else {
                 Err(failed())

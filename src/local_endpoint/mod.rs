@@ -705,11 +705,11 @@ pub fn write_atomically(path: &Path, contents: &[u8], flag: &str) -> Result<()> 
 
 /// The configuration the `local-endpoint` flags describe.
 pub fn config_from_args(args: &LocalEndpointArgs) -> Result<EndpointConfig> {
-    let ca = crate::input_file::read(&args.ca_bundle, "--ca-bundle")?;
+    let ca = crate::support::input_file::read(&args.ca_bundle, "--ca-bundle")?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsIdentity {
-            cert_chain_pem: crate::input_file::read(cert, "--tls-cert")?,
-            key_pem: crate::input_file::read_secret(key, "--tls-key")?,
+            cert_chain_pem: crate::support::input_file::read(cert, "--tls-cert")?,
+            key_pem: crate::support::input_file::read_secret(key, "--tls-key")?,
         }),
         (None, None) => None,
         (Some(_), None) => {

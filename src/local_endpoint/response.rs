@@ -81,7 +81,7 @@ pub fn error_type_for_status(status: u16) -> &'static str {
 
 /// Random bytes from the OS, through ring.
 pub fn random_bytes(n: usize) -> Result<Vec<u8>, ErrorReply> {
-    crate::random::bytes(n)
+    crate::support::random::bytes(n)
         .map_err(|_| ErrorReply::for_status(500, "the endpoint's random source failed"))
 }
 

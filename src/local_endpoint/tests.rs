@@ -78,7 +78,7 @@ fn leaf(
     key_type: DemoKeyType,
     customize: impl FnOnce(&mut CertificateParams),
 ) -> Leaf {
-    let key = GeneratedKey::generate(crate::demo::key_kind(key_type)).unwrap();
+    let key = GeneratedKey::generate(crate::commands::demo::key_kind(key_type)).unwrap();
     let public = rcgen::SubjectPublicKeyInfo::from_der(&key.spki_der).unwrap();
     let cert = leaf_params(customize)
         .signed_by(&public, &issuer.issuer)
@@ -174,7 +174,7 @@ fn sign_with(
     region: &str,
     now: OffsetDateTime,
 ) -> Received {
-    let signer = crate::key_source::file::parse(leaf.key_pem.as_bytes(), "test key").unwrap();
+    let signer = crate::identity::key_file::parse(leaf.key_pem.as_bytes(), "test key").unwrap();
     let serial = chain::summarize_leaf(&leaf.der).unwrap().serial_decimal;
     let identity = SigningIdentity {
         leaf_der: &leaf.der,
@@ -727,7 +727,7 @@ fn client_files(dir: &std::path::Path, leaf: &Leaf, url: &str) -> crate::cli::Cr
     )
     .unwrap();
     std::fs::write(&key, leaf.key_pem.as_bytes()).unwrap();
-    crate::demo::credential_args(&cert, &key, TA, PROFILE, ROLE, url).unwrap()
+    crate::commands::demo::credential_args(&cert, &key, TA, PROFILE, ROLE, url).unwrap()
 }
 
 fn start_endpoint(
@@ -929,7 +929,7 @@ fn answers_raw_requests_with_aws_shaped_errors() {
     let dir = tempfile::tempdir().unwrap();
     let root = ca("Root", None, |_| {});
     let (endpoint, ca_path) = start_endpoint(&root, dir.path(), |_| {});
-    let tls = crate::tls::client_config(false, Some(&ca_path)).unwrap();
+    let tls = crate::session::tls::client_config(false, Some(&ca_path)).unwrap();
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .no_proxy()

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use crate::endpoint::Endpoint;
+use crate::settings::endpoint::Endpoint;
 use crate::sigv4x509::SignedRequest;
 
 /// What the endpoint answered: the parts CreateSession's handling reads.

@@ -3,6 +3,7 @@
 //! up at an overall deadline so a command never hangs.
 
 mod direct;
+pub mod tls;
 
 use std::time::{Duration, Instant};
 
@@ -10,8 +11,8 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::credentials::{Credentials, SessionInfo, parse_create_session};
-use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, ServiceError};
+use crate::settings::endpoint::Endpoint;
 use crate::sigv4x509::SignedRequest;
 
 /// How hard to try.
@@ -81,7 +82,10 @@ enum Attempt {
 
 impl SessionClient {
     pub fn new(endpoint: Endpoint, options: &ClientOptions) -> Result<SessionClient> {
-        let tls = crate::tls::client_config(options.no_verify_ssl, options.ca_bundle.as_deref())?;
+        let tls = crate::session::tls::client_config(
+            options.no_verify_ssl,
+            options.ca_bundle.as_deref(),
+        )?;
         Ok(SessionClient {
             http: std::sync::OnceLock::new(),
             tls: std::sync::Arc::new(tls),
@@ -160,7 +164,9 @@ impl SessionClient {
         let mut last_problem = String::new();
         for attempt in 1..=self.retry.max_attempts {
             if attempt > 1 {
-                let wait = self.retry.backoff(attempt - 1, crate::random::fraction());
+                let wait = self
+                    .retry
+                    .backoff(attempt - 1, crate::support::random::fraction());
                 tracing::debug!(
                     attempt,
                     wait_ms = wait.as_millis() as u64,
@@ -439,10 +445,10 @@ mod tests {
         // attempt's 10 s timeout.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("https://{}", silent.local_addr().unwrap());
-        let endpoint = crate::endpoint::resolve(
+        let endpoint = crate::settings::endpoint::resolve(
             "us-east-1",
             Some(&url),
-            &crate::endpoint::EndpointEnv {
+            &crate::settings::endpoint::EndpointEnv {
                 use_fips: false,
                 use_dualstack: false,
                 endpoint_url: None,

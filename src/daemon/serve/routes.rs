@@ -1,0 +1,486 @@
+//! What `serve` answers (DESIGN §2): the IMDSv2 token and credentials paths, and the
+//! token-authenticated container-credentials path. Pure request → reply, no I/O.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::HeaderMap;
+use hyper::Method;
+use serde::Serialize;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::CredentialCache;
+use super::tokens::{MAX_TTL_SECONDS, TokenStore};
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::output::iso8601;
+
+/// The container-credentials path (`AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9911/v1/credentials`).
+pub const CONTAINER_PATH: &str = "/v1/credentials";
+
+const TOKEN_PATH: &str = "/latest/api/token";
+pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+const CREDENTIALS_PREFIX: &str = "/latest/meta-data/iam/security-credentials";
+const EXTENDED_PREFIX: &str = "/latest/meta-data/iam/security-credentials-extended";
+
+/// One answer.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    /// May hold credentials: then a shared, zeroized-on-drop buffer (see [`Documents`]).
+    pub body: Bytes,
+    pub ttl_header: Option<u64>,
+}
+
+impl Reply {
+    fn text(status: u16, body: impl Into<Bytes>) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain",
+            body: body.into(),
+            ttl_header: None,
+        }
+    }
+
+    fn json(status: u16, body: impl Into<Bytes>) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body: body.into(),
+            ttl_header: None,
+        }
+    }
+}
+
+/// Who is asking: IMDS is served only on loopback connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    pub loopback: bool,
+}
+
+/// Everything the routes need: the credentials, the IMDS tokens, the container token's MAC.
+pub struct Routes {
+    cache: Arc<CredentialCache>,
+    tokens: Mutex<TokenStore>,
+    /// The container token is checked as an HMAC under a random key: `ring::hmac::verify`
+    /// compares in constant time, and the token itself need not be kept.
+    container_key: ring::hmac::Key,
+    container_tag: ring::hmac::Tag,
+    role_name: String,
+    /// The role name as the IMDS listing answers it.
+    role_listing: Bytes,
+}
+
+/// The three credentials documents, rendered once when credentials arrive rather than on every
+/// request: each answer shares them (a reference count, no copy), and the buffers, which hold
+/// the secrets, are zeroized when the last answer holding them is gone.
+pub struct Documents {
+    imds: Bytes,
+    imds_extended: Bytes,
+    container: Bytes,
+}
+
+impl Documents {
+    pub fn render(
+        credentials: &Credentials,
+        last_updated: OffsetDateTime,
+        account_id: &str,
+    ) -> Result<Documents> {
+        let c = credentials;
+        let imds = |account_id| ImdsCredentials {
+            code: "Success",
+            last_updated: iso8601(last_updated),
+            kind: "AWS-HMAC",
+            access_key_id: &c.access_key_id,
+            secret_access_key: &c.secret_access_key,
+            token: &c.session_token,
+            expiration: iso8601(c.expiration),
+            account_id,
+        };
+        Ok(Documents {
+            imds: secret_json(&imds(None))?,
+            imds_extended: secret_json(&imds(Some(account_id)))?,
+            container: secret_json(&ContainerCredentials {
+                access_key_id: &c.access_key_id,
+                secret_access_key: &c.secret_access_key,
+                token: &c.session_token,
+                expiration: iso8601(c.expiration),
+                account_id,
+            })?,
+        })
+    }
+}
+
+/// A JSON document holding secrets, in a buffer zeroized when the last reference goes (and
+/// large enough from the start that growing it leaves no stray copy behind).
+fn secret_json(document: &impl Serialize) -> Result<Bytes> {
+    let mut body = Zeroizing::new(Vec::with_capacity(8 * 1024));
+    serde_json::to_writer(&mut *body, document)
+        .map_err(|e| Error::Internal(format!("encoding JSON: {e}")))?;
+    Ok(Bytes::from_owner(body))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImdsCredentials<'a> {
+    code: &'static str,
+    last_updated: String,
+    #[serde(rename = "Type")]
+    kind: &'static str,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    token: &'a str,
+    expiration: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerCredentials<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    token: &'a str,
+    expiration: String,
+    account_id: &'a str,
+}
+
+impl Routes {
+    pub fn new(
+        cache: Arc<CredentialCache>,
+        container_token: &str,
+        role_name: String,
+    ) -> Result<Routes> {
+        let key_bytes = Zeroizing::new(crate::support::random::bytes(32)?);
+        let container_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key_bytes);
+        let container_tag = ring::hmac::sign(&container_key, container_token.as_bytes());
+        Ok(Routes {
+            cache,
+            tokens: Mutex::new(TokenStore::default()),
+            container_key,
+            container_tag,
+            role_listing: Bytes::from(role_name.clone()),
+            role_name,
+        })
+    }
+
+    /// Answers one request.
+    pub fn answer(&self, method: &Method, path: &str, headers: &HeaderMap, peer: Peer) -> Reply {
+        let now = Instant::now();
+        if path == CONTAINER_PATH {
+            return self.container(method, headers);
+        }
+        if !path.starts_with("/latest/") && path != "/latest" {
+            return Reply::text(404, "Not Found");
+        }
+        if !peer.loopback {
+            // Instance metadata has no authentication of its own: never beyond loopback.
+            return Reply::text(
+                403,
+                "Forbidden: instance metadata is served on loopback only",
+            );
+        }
+        if path == TOKEN_PATH {
+            return self.issue_token(method, headers, now);
+        }
+        if method != Method::GET && method != Method::HEAD {
+            return Reply::text(405, "Method Not Allowed");
+        }
+        let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok());
+        let valid = token.is_some_and(|t| self.lock_tokens().is_valid(t, now));
+        if !valid {
+            return Reply::text(401, "Unauthorized");
+        }
+        for (prefix, extended) in [(EXTENDED_PREFIX, true), (CREDENTIALS_PREFIX, false)] {
+            let Some(rest) = path.strip_prefix(prefix) else {
+                continue;
+            };
+            return match rest {
+                "" | "/" => Reply::text(200, self.role_listing.clone()),
+                _ => match rest.strip_prefix('/') {
+                    Some(role) if role == self.role_name => self.imds_credentials(extended),
+                    _ => Reply::text(404, "Not Found"),
+                },
+            };
+        }
+        Reply::text(404, "Not Found")
+    }
+
+    fn lock_tokens(&self) -> std::sync::MutexGuard<'_, TokenStore> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn issue_token(&self, method: &Method, headers: &HeaderMap, now: Instant) -> Reply {
+        if method != Method::PUT {
+            return Reply::text(405, "Method Not Allowed");
+        }
+        // A forwarded request came through a proxy: IMDSv2 refuses it, as EC2 does.
+        if headers.contains_key("x-forwarded-for") {
+            return Reply::text(403, "Forbidden");
+        }
+        let ttl = headers
+            .get(TTL_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|ttl| (1..=MAX_TTL_SECONDS).contains(ttl));
+        let Some(ttl) = ttl else {
+            return Reply::text(
+                400,
+                "Bad Request: X-aws-ec2-metadata-token-ttl-seconds must be 1 to 21600",
+            );
+        };
+        match self.lock_tokens().issue(Duration::from_secs(ttl), now) {
+            Ok(token) => Reply {
+                ttl_header: Some(ttl),
+                ..Reply::text(200, Bytes::from_owner(token))
+            },
+            Err(e) => Reply::text(500, e.to_string()),
+        }
+    }
+
+    /// The credentials as IMDS gives them, or 503 with an error document when none are valid.
+    fn imds_credentials(&self, extended: bool) -> Reply {
+        let Some(current) = self.cache.valid_now() else {
+            return unavailable_reply("Code", "Message");
+        };
+        let documents = &current.documents;
+        let body = if extended {
+            &documents.imds_extended
+        } else {
+            &documents.imds
+        };
+        Reply::json(200, body.clone())
+    }
+
+    fn container(&self, method: &Method, headers: &HeaderMap) -> Reply {
+        if method != Method::GET && method != Method::HEAD {
+            return Reply::json(
+                405,
+                Bytes::from_static(br#"{"code":"MethodNotAllowed","message":"use GET"}"#),
+            );
+        }
+        let Some(presented) = headers.get(hyper::header::AUTHORIZATION) else {
+            return Reply::json(
+                401,
+                Bytes::from_static(
+                    br#"{"code":"Unauthorized","message":"the Authorization header is missing"}"#,
+                ),
+            );
+        };
+        if ring::hmac::verify(
+            &self.container_key,
+            presented.as_bytes(),
+            self.container_tag.as_ref(),
+        )
+        .is_err()
+        {
+            return Reply::json(
+                403,
+                Bytes::from_static(
+                    br#"{"code":"Forbidden","message":"the Authorization token is wrong"}"#,
+                ),
+            );
+        }
+        let Some(current) = self.cache.valid_now() else {
+            return unavailable_reply("code", "message");
+        };
+        Reply::json(200, current.documents.container.clone())
+    }
+}
+
+/// 503 with an error document: never a success without credentials in it.
+fn unavailable_reply(code_key: &str, message_key: &str) -> Reply {
+    let document = serde_json::json!({
+        code_key: "CredentialsUnavailable",
+        message_key: "no valid credentials yet or any more: refreshing failed; see the helper's log",
+    });
+    Reply::json(503, document.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    fn routes(with_credentials: bool) -> Routes {
+        let cache = Arc::new(CredentialCache::new("123456789012".into()));
+        if with_credentials {
+            cache
+                .store(Credentials {
+                    access_key_id: "ASIAX".into(),
+                    secret_access_key: "SECRET".into(),
+                    session_token: "TOKEN".into(),
+                    expiration: OffsetDateTime::now_utc() + time::Duration::hours(1),
+                })
+                .unwrap();
+        }
+        Routes::new(cache, "container-token", "role".into()).unwrap()
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    const LOCAL: Peer = Peer { loopback: true };
+
+    #[test]
+    fn imds_token_then_role_then_credentials() {
+        let r = routes(true);
+        let put = r.answer(
+            &Method::PUT,
+            TOKEN_PATH,
+            &headers(&[(TTL_HEADER, "60")]),
+            LOCAL,
+        );
+        assert_eq!(put.status, 200);
+        assert_eq!(put.ttl_header, Some(60));
+        let token = String::from_utf8(put.body.to_vec()).unwrap();
+        let auth = headers(&[(TOKEN_HEADER, &token)]);
+        let role = r.answer(
+            &Method::GET,
+            "/latest/meta-data/iam/security-credentials/",
+            &auth,
+            LOCAL,
+        );
+        assert_eq!((role.status, &role.body[..]), (200, &b"role"[..]));
+        let creds = r.answer(
+            &Method::GET,
+            "/latest/meta-data/iam/security-credentials/role",
+            &auth,
+            LOCAL,
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&creds.body).unwrap();
+        assert_eq!(doc["Code"], "Success");
+        let again = r.answer(
+            &Method::GET,
+            "/latest/meta-data/iam/security-credentials/role",
+            &auth,
+            LOCAL,
+        );
+        assert_eq!(
+            again.body.as_ptr(),
+            creds.body.as_ptr(),
+            "rendered once, shared by every answer"
+        );
+        assert_eq!(doc["Token"], "TOKEN");
+        assert!(doc.get("AccountId").is_none());
+        let extended = r.answer(
+            &Method::GET,
+            "/latest/meta-data/iam/security-credentials-extended/role",
+            &auth,
+            LOCAL,
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&extended.body).unwrap();
+        assert_eq!(doc["AccountId"], "123456789012");
+        let wrong = r.answer(
+            &Method::GET,
+            "/latest/meta-data/iam/security-credentials/other",
+            &auth,
+            LOCAL,
+        );
+        assert_eq!(wrong.status, 404);
+    }
+
+    #[test]
+    fn imds_refusals() {
+        let r = routes(true);
+        for ttl in ["0", "21601", "-1", "abc", ""] {
+            let put = r.answer(
+                &Method::PUT,
+                TOKEN_PATH,
+                &headers(&[(TTL_HEADER, ttl)]),
+                LOCAL,
+            );
+            assert_eq!(put.status, 400, "{ttl:?}");
+        }
+        let forwarded = headers(&[(TTL_HEADER, "60"), ("x-forwarded-for", "10.0.0.1")]);
+        assert_eq!(
+            r.answer(&Method::PUT, TOKEN_PATH, &forwarded, LOCAL).status,
+            403
+        );
+        assert_eq!(
+            r.answer(&Method::GET, TOKEN_PATH, &HeaderMap::new(), LOCAL)
+                .status,
+            405
+        );
+        let path = "/latest/meta-data/iam/security-credentials/role";
+        assert_eq!(
+            r.answer(&Method::GET, path, &HeaderMap::new(), LOCAL)
+                .status,
+            401
+        );
+        let unknown = headers(&[(TOKEN_HEADER, "forged")]);
+        assert_eq!(r.answer(&Method::GET, path, &unknown, LOCAL).status, 401);
+        assert_eq!(r.answer(&Method::POST, path, &unknown, LOCAL).status, 405);
+        let remote = Peer { loopback: false };
+        assert_eq!(
+            r.answer(
+                &Method::PUT,
+                TOKEN_PATH,
+                &headers(&[(TTL_HEADER, "60")]),
+                remote
+            )
+            .status,
+            403
+        );
+        assert_eq!(
+            r.answer(&Method::GET, "/other", &HeaderMap::new(), LOCAL)
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn container_endpoint_checks_the_token() {
+        let r = routes(true);
+        assert_eq!(
+            r.answer(&Method::GET, CONTAINER_PATH, &HeaderMap::new(), LOCAL)
+                .status,
+            401
+        );
+        let wrong = headers(&[("authorization", "container-tokeN")]);
+        assert_eq!(
+            r.answer(&Method::GET, CONTAINER_PATH, &wrong, LOCAL).status,
+            403
+        );
+        let right = headers(&[("authorization", "container-token")]);
+        let remote = Peer { loopback: false };
+        let reply = r.answer(&Method::GET, CONTAINER_PATH, &right, remote);
+        assert_eq!(reply.status, 200);
+        let doc: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(doc["AccessKeyId"], "ASIAX");
+        assert_eq!(doc["AccountId"], "123456789012");
+    }
+
+    #[test]
+    fn without_valid_credentials_the_answer_is_an_error_never_success() {
+        let r = routes(false);
+        let right = headers(&[("authorization", "container-token")]);
+        let reply = r.answer(&Method::GET, CONTAINER_PATH, &right, LOCAL);
+        assert_eq!(reply.status, 503);
+        let put = r.answer(
+            &Method::PUT,
+            TOKEN_PATH,
+            &headers(&[(TTL_HEADER, "60")]),
+            LOCAL,
+        );
+        let token = String::from_utf8(put.body.to_vec()).unwrap();
+        let auth = headers(&[(TOKEN_HEADER, &token)]);
+        let reply = r.answer(
+            &Method::GET,
+            "/latest/meta-data/iam/security-credentials/role",
+            &auth,
+            LOCAL,
+        );
+        assert_eq!(reply.status, 503);
+        assert!(!String::from_utf8_lossy(&reply.body).contains("Success"));
+    }
+}

@@ -1,0 +1,215 @@
+//! Files that hold secrets: created 0600 in a directory created 0700, written atomically
+//! (temporary file, fsync, rename, fsync of the directory), and advisory locks (flock) so two
+//! processes never interleave their writes.
+
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::io::AsRawFd as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// How long to wait for another process to release a lock.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An exclusive advisory lock (flock) on a file, released on drop.
+pub struct FileLock {
+    file: std::fs::File,
+}
+
+impl FileLock {
+    /// Waits up to [`LOCK_TIMEOUT`] for the lock on `path` (created 0600 if missing).
+    pub fn acquire(path: &Path) -> Result<FileLock> {
+        let input = format!("lock file {}", path.display());
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::bad_input(&input, format!("cannot open: {e}")))?;
+        let started = Instant::now();
+        loop {
+            // SAFETY: flock on a descriptor this function owns; no memory is passed.
+            let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if locked == 0 {
+                return Ok(FileLock { file });
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::WouldBlock {
+                return Err(Error::bad_input(&input, format!("cannot lock: {error}")));
+            }
+            if started.elapsed() > LOCK_TIMEOUT {
+                return Err(Error::Unavailable(format!(
+                    "{input}: another process has held the lock for {}s",
+                    LOCK_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // SAFETY: as above; closing the file would release the lock anyway.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// Creates the directory holding `path` if missing, 0700 (it will hold secrets).
+pub fn ensure_private_parent(path: &Path, input: &str) -> Result<PathBuf> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&parent)
+            .map_err(|e| {
+                Error::bad_input(input, format!("cannot create {}: {e}", parent.display()))
+            })?;
+    }
+    Ok(parent)
+}
+
+/// The start of the names of `path`'s temporary files: `.<file name>.tmp-`. The whole name is
+/// `.<file name>.tmp-<pid>-<12 hex digits>`: hidden, and never the file's own name.
+fn temp_prefix(file_name: &std::ffi::OsStr) -> std::ffi::OsString {
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".tmp-");
+    prefix
+}
+
+/// True when no process has this id (in our PID namespace).
+fn process_is_gone(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Removes the temporary files that writers of `path` killed between creating one and renaming
+/// it left behind (SIGKILL, OOM kill, power loss: nothing runs to clean up). Each holds a whole
+/// copy of the secrets, so they must not pile up. Call it only while holding the lock every
+/// writer of `path` takes: no writer is then between create and rename, and a file is removed
+/// only when the process named in it is gone as well (a live writer that ignores the lock keeps
+/// its file). Failures are ignored: the next write tries again.
+pub fn remove_stale_temp_files(path: &Path) {
+    let Some(file_name) = path.file_name() else {
+        return;
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = temp_prefix(file_name);
+    let prefix = prefix.as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.as_encoded_bytes().strip_prefix(prefix) else {
+            continue;
+        };
+        // `<pid>-<12 hex digits>`, exactly as write_private_file names them.
+        let Some((pid, random)) = std::str::from_utf8(rest)
+            .ok()
+            .and_then(|r| r.split_once('-'))
+        else {
+            continue;
+        };
+        let pid = match pid.parse::<libc::pid_t>() {
+            Ok(pid) if pid > 0 && random.len() == 12 => pid,
+            _ => continue,
+        };
+        if !random.bytes().all(|b| b.is_ascii_hexdigit())
+            || pid == std::process::id() as libc::pid_t
+            || !process_is_gone(pid)
+        {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => tracing::debug!(
+                "removed {}, left by a writer that was killed",
+                entry.path().display()
+            ),
+            Err(e) => tracing::debug!("cannot remove {}: {e}", entry.path().display()),
+        }
+    }
+}
+
+/// Writes a file that holds secrets: a new 0600 temporary file in the same directory, fsync,
+/// rename over `path`, fsync the directory. Readers see the old or the new file, never a part.
+/// A writer killed between create and rename leaves its temporary file (hidden, never named
+/// like `path`); [`remove_stale_temp_files`] clears those under the writers' lock.
+pub fn write_private_file(path: &Path, contents: &[u8], input: &str) -> Result<()> {
+    let parent = ensure_private_parent(path, input)?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::bad_input(input, "is not a file path"))?;
+    let mut temp_name = temp_prefix(file_name);
+    temp_name.push(format!(
+        "{}-{}",
+        std::process::id(),
+        hex::encode(crate::support::random::bytes(6)?)
+    ));
+    let temp = parent.join(temp_name);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        // The umask may have cleared bits, never added them; set exactly 0600 anyway.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        // The rename is durable only once the directory is synced.
+        std::fs::File::open(&parent)?.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Error::bad_input(input, format!("cannot write: {e}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temporary_files_of_gone_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "kept").unwrap();
+        // A process id that was just in use and is gone now.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        let live = std::process::id();
+        let names = [
+            (format!(".credentials.tmp-{gone}-0123456789ab"), false),
+            (format!(".credentials.tmp-{live}-0123456789ab"), true),
+            // PID 1 always exists.
+            (".credentials.tmp-1-0123456789ab".to_string(), true),
+            (format!(".credentials.tmp-{gone}-notours"), true),
+            (format!(".other.tmp-{gone}-0123456789ab"), true),
+        ];
+        for (name, _) in &names {
+            std::fs::write(dir.path().join(name), "secret").unwrap();
+        }
+        remove_stale_temp_files(&path);
+        for (name, kept) in &names {
+            assert_eq!(dir.path().join(name).exists(), *kept, "{name}");
+        }
+        assert!(path.exists());
+    }
+}
