@@ -16,8 +16,8 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
-use rolesanywhere_helper::cli::KeyArgs;
 use rolesanywhere_helper::identity::{Digest, pkcs11};
+use rolesanywhere_helper::settings::identity::IdentitySpec;
 
 const PIN: &str = "1234";
 
@@ -72,7 +72,7 @@ fn main() {
     );
     for (name, ec) in [("ec256", true), ("rsa2048", false)] {
         let uri = format!("pkcs11:token={label};object={name}?pin-value={PIN}");
-        let key = KeyArgs {
+        let key = IdentitySpec {
             certificate: Some(uri.clone()),
             private_key: Some(uri),
             pkcs11_lib: Some(module.clone()),

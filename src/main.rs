@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rolesanywhere_helper::cli::{Cli, Command};
 use rolesanywhere_helper::{Error, commands};
 
@@ -34,44 +34,36 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
     match cli.command {
         Command::CredentialProcess(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            let document = commands::credential_process(&args.credentials)?;
+            let document = commands::credential_process::run(&args)?;
             Ok(document.as_bytes().to_vec())
         }
         Command::SignString(args) => {
             init_logging(args.key.debug == Some(true));
-            commands::sign_string(&args)
+            commands::sign_string::run(&args)
         }
         Command::ReadCertificateData(args) => {
             init_logging(args.debug == Some(true));
-            commands::read_certificate_data(&args).map(String::into_bytes)
+            commands::read_certificate_data::run(&args).map(String::into_bytes)
         }
         Command::Serve(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            commands::keep_identity_between_refreshes();
-            let served = rolesanywhere_helper::daemon::serve::run(&args);
-            commands::release_kept_identity();
-            served.map(|()| Vec::new())
+            commands::serve::run(&args).map(|()| Vec::new())
         }
         Command::Update(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            commands::keep_identity_between_refreshes();
-            let updated = rolesanywhere_helper::daemon::update::run(&args);
-            commands::release_kept_identity();
-            updated.map(|()| Vec::new())
+            commands::update::run(&args).map(|()| Vec::new())
         }
         Command::LocalEndpoint(args) => {
             init_logging(args.debug);
-            rolesanywhere_helper::local_endpoint::run_cli(&args)?;
-            Ok(Vec::new())
+            commands::local_endpoint::run(&args).map(|()| Vec::new())
         }
         Command::Demo(args) => {
             init_logging(false);
-            rolesanywhere_helper::commands::demo::run(&args)
-                .map(|output| output.as_bytes().to_vec())
+            commands::demo::run(&args).map(|output| output.as_bytes().to_vec())
         }
         Command::Doctor(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            let report = rolesanywhere_helper::commands::doctor::run(&args);
+            let report = commands::doctor::run(&args);
             let text = if args.json {
                 report.json()
             } else {
@@ -92,21 +84,12 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
         }
         Command::Export(args) => {
             init_logging(args.credentials.key.debug == Some(true));
-            commands::export(&args).map(|text| text.as_bytes().to_vec())
+            commands::export::run(&args).map(|text| text.as_bytes().to_vec())
         }
         // `main` runs exec itself: it leaves with the command's exit code, not with output.
         Command::Exec(_) => Err(Error::Internal("exec reached the output path".into())),
-        Command::Version => Ok(format!("{}\n", env!("CARGO_PKG_VERSION")).into_bytes()),
-        Command::Completion { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "rolesanywhere-helper",
-                &mut script,
-            );
-            Ok(script)
-        }
+        Command::Version => Ok(commands::version::run()),
+        Command::Completion { shell } => Ok(commands::completion::run(shell)),
     }
 }
 
@@ -184,7 +167,7 @@ fn main() -> ExitCode {
     };
     if let Command::Exec(args) = &cli.command {
         init_logging(args.credentials.key.debug == Some(true));
-        return match commands::exec(args) {
+        return match commands::exec::run(args) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(error) => {
                 eprintln!("rolesanywhere-helper: {error}");

@@ -11,10 +11,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::*;
-use rolesanywhere_helper::cli::KeyArgs;
-use rolesanywhere_helper::commands::signing_test_message;
+use rolesanywhere_helper::commands::sign_string::signing_test_message;
 use rolesanywhere_helper::identity::certificate;
 use rolesanywhere_helper::identity::{Digest, PublicKey, pkcs11};
+use rolesanywhere_helper::settings::identity::IdentitySpec;
 
 const PIN: &str = "1234";
 
@@ -768,7 +768,7 @@ fn one_signer_signs_many_times_with_one_login_and_recovers_lost_sessions() {
     // own environment access (other tests spawn children concurrently).
     unsafe { std::env::set_var("SOFTHSM2_CONF", &token.conf) };
     let uri = format!("{}?pin-value={PIN}", token.uri("ec384"));
-    let key = KeyArgs {
+    let key = IdentitySpec {
         certificate: Some(uri.clone()),
         private_key: Some(uri),
         pkcs11_lib: Some(token.module.clone()),

@@ -367,8 +367,9 @@ fn sign_string_signatures_verify_with_openssl() {
         let leaf =
             rolesanywhere_helper::identity::certificate::load_leaf(Path::new(&cert)).unwrap();
         let public = leaf.public_key.as_ref().unwrap();
-        let message =
-            rolesanywhere_helper::commands::signing_test_message(public.signing_test_bytes());
+        let message = rolesanywhere_helper::commands::sign_string::signing_test_message(
+            public.signing_test_bytes(),
+        );
         let message_path = tpm.path(&format!("{name}-{digest}.msg"));
         let signature_path = tpm.path(&format!("{name}-{digest}.sig"));
         let public_path = tpm.path(&format!("{name}.pub.pem"));

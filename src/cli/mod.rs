@@ -1,4 +1,4 @@
-//! The command line, flag-compatible with `aws_signing_helper` 1.8 (DESIGN §3).
+//! The command line, flag-compatible with `aws_signing_helper` 1.8: clap definitions only.
 
 use std::path::PathBuf;
 
@@ -192,7 +192,7 @@ pub struct CredentialArgs {
     #[arg(
         long,
         value_name = "SECONDS",
-        default_value_t = 3600,
+        default_value_t = crate::settings::credentials::DEFAULT_SESSION_DURATION,
         allow_negative_numbers = true
     )]
     pub session_duration: i64,

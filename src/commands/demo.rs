@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::cli::{CredentialArgs, DemoArgs, DemoKeyType};
+use crate::cli::{DemoArgs, DemoKeyType};
 use crate::error::{Error, Result};
 use crate::local_endpoint::{self, EndpointConfig, VerificationRecord};
-use crate::session::ClientOptions;
+use crate::settings::client::ClientOptions;
+use crate::settings::credentials::{CacheSettings, CredentialSettings, RequestSettings};
+use crate::settings::identity::IdentitySpec;
 use crate::throwaway_pki::{Authority, CertSpec, GeneratedKey, KeyKind};
 
 pub const DEMO_TRUST_ANCHOR_ARN: &str =
@@ -109,40 +111,32 @@ pub fn make_pki(key_type: DemoKeyType) -> Result<DemoPki> {
     })
 }
 
-/// The `credential-process` arguments for a certificate, key, the ARNs and an endpoint, parsed
-/// through the real command line so every other flag keeps its default.
-pub fn credential_args(
+/// The settings `credential-process` would have for a certificate and key files, the ARNs, an
+/// endpoint and client options; everything else as its defaults.
+pub fn credential_settings(
     certificate: &Path,
     private_key: &Path,
     trust_anchor_arn: &str,
     profile_arn: &str,
     role_arn: &str,
     endpoint: &str,
-) -> Result<CredentialArgs> {
-    use clap::Parser as _;
-    let argv: Vec<std::ffi::OsString> = vec![
-        "rolesanywhere-helper".into(),
-        "credential-process".into(),
-        "--certificate".into(),
-        certificate.into(),
-        "--private-key".into(),
-        private_key.into(),
-        "--trust-anchor-arn".into(),
-        trust_anchor_arn.into(),
-        "--profile-arn".into(),
-        profile_arn.into(),
-        "--role-arn".into(),
-        role_arn.into(),
-        "--endpoint".into(),
-        endpoint.into(),
-    ];
-    let cli = crate::cli::Cli::try_parse_from(argv)
-        .map_err(|e| Error::Internal(format!("demo arguments: {e}")))?;
-    match cli.command {
-        crate::cli::Command::CredentialProcess(args) => Ok(args.credentials),
-        _ => Err(Error::Internal(
-            "demo arguments did not parse as credential-process".into(),
-        )),
+    client: ClientOptions,
+) -> CredentialSettings {
+    CredentialSettings {
+        identity: IdentitySpec {
+            certificate: Some(certificate.to_string_lossy().into_owned()),
+            private_key: Some(private_key.to_string_lossy().into_owned()),
+            ..IdentitySpec::default()
+        },
+        request: RequestSettings {
+            trust_anchor_arn: trust_anchor_arn.into(),
+            profile_arn: profile_arn.into(),
+            role_arn: role_arn.into(),
+            ..RequestSettings::default()
+        },
+        endpoint: Some(endpoint.into()),
+        client,
+        cache: CacheSettings::default(),
     }
 }
 
@@ -165,19 +159,19 @@ pub fn run(args: &DemoArgs) -> Result<Zeroizing<String>> {
         .ok_or_else(|| Error::Internal("the local endpoint made no TLS CA".into()))?;
     let tls_ca_path = dir.write("endpoint-tls-ca.pem", tls_ca.as_bytes(), 0o644)?;
 
-    let credential_args = credential_args(
+    let settings = credential_settings(
         &cert_path,
         &key_path,
         DEMO_TRUST_ANCHOR_ARN,
         DEMO_PROFILE_ARN,
         DEMO_ROLE_ARN,
         &endpoint.url(),
-    )?;
-    let options = ClientOptions {
-        ca_bundle: Some(tls_ca_path),
-        ..Default::default()
-    };
-    let (credentials, info) = crate::commands::fetch_credentials(&credential_args, &options)?;
+        ClientOptions {
+            ca_bundle: Some(tls_ca_path),
+            ..Default::default()
+        },
+    );
+    let (credentials, info) = crate::credentials::one_shot::fetch(&settings)?;
     let records = endpoint.records();
     let url = endpoint.url();
     endpoint.shutdown();

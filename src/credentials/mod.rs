@@ -2,6 +2,7 @@
 //! and never printed by `Debug`.
 
 pub mod cache;
+pub mod one_shot;
 
 use serde::Deserialize;
 use time::OffsetDateTime;

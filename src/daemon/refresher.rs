@@ -219,11 +219,11 @@ pub fn spawn(
     mut fetch: impl FnMut() -> Result<Credentials> + Send + 'static,
     mut deliver: impl FnMut(Credentials) -> Result<()> + Send + 'static,
     policy: RefreshPolicy,
-) -> Result<(Arc<Stop>, tokio::sync::oneshot::Receiver<Error>)> {
+) -> Result<Running> {
     let stop = Arc::new(Stop::default());
     let (fatal_sender, fatal) = tokio::sync::oneshot::channel::<Error>();
     let thread_stop = stop.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("refresher".into())
         .spawn(move || {
             if let Err(e) = run(&mut fetch, &mut deliver, &policy, &thread_stop) {
@@ -231,13 +231,44 @@ pub fn spawn(
             }
         })
         .map_err(|e| Error::Internal(format!("starting the refresher thread: {e}")))?;
-    Ok((stop, fatal))
+    Ok(Running {
+        stop,
+        fatal,
+        thread,
+    })
+}
+
+/// A refresher running on its own thread.
+pub struct Running {
+    /// Stops it.
+    pub stop: Arc<Stop>,
+    /// Receives the error that ended it, if one did.
+    pub fatal: tokio::sync::oneshot::Receiver<Error>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// How long a stopped refresher may take to finish what it holds (a TPM flush, a token logout)
+/// before the process leaves without it; a CreateSession in flight is not waited for.
+const WIND_DOWN: Duration = Duration::from_secs(2);
+
+impl Running {
+    /// Stops the refresher and waits, briefly, for its thread to drop what it holds.
+    pub fn stop_and_wind_down(self) {
+        self.stop.stop();
+        let started = std::time::Instant::now();
+        while !self.thread.is_finished() && started.elapsed() < WIND_DOWN {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if self.thread.is_finished() {
+            let _ = self.thread.join();
+        }
+    }
 }
 
 /// Waits for `shutdown`, or for the refresher to end with an error (then that error).
 pub async fn until_shutdown_or_fatal(
     shutdown: impl std::future::Future<Output = ()>,
-    fatal: tokio::sync::oneshot::Receiver<Error>,
+    fatal: &mut tokio::sync::oneshot::Receiver<Error>,
 ) -> Result<()> {
     tokio::select! {
         () = shutdown => Ok(()),

@@ -718,7 +718,7 @@ fn validates_inputs_and_finds_resources() {
 }
 
 /// Writes the leaf's files and returns `credential-process` arguments against `url`.
-fn client_files(dir: &std::path::Path, leaf: &Leaf, url: &str) -> crate::cli::CredentialArgs {
+fn client_files(dir: &std::path::Path, leaf: &Leaf, url: &str) -> ClientFiles {
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
     std::fs::write(
@@ -727,7 +727,38 @@ fn client_files(dir: &std::path::Path, leaf: &Leaf, url: &str) -> crate::cli::Cr
     )
     .unwrap();
     std::fs::write(&key, leaf.key_pem.as_bytes()).unwrap();
-    crate::commands::demo::credential_args(&cert, &key, TA, PROFILE, ROLE, url).unwrap()
+    ClientFiles {
+        cert,
+        key,
+        url: url.to_string(),
+    }
+}
+
+/// A client's certificate and key files and the endpoint it calls.
+struct ClientFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    url: String,
+}
+
+/// `credential-process`'s path, without printing.
+fn fetch_credentials(
+    files: &ClientFiles,
+    options: &crate::settings::client::ClientOptions,
+) -> crate::Result<(
+    crate::credentials::Credentials,
+    crate::credentials::SessionInfo,
+)> {
+    let settings = crate::commands::demo::credential_settings(
+        &files.cert,
+        &files.key,
+        TA,
+        PROFILE,
+        ROLE,
+        &files.url,
+        options.clone(),
+    );
+    crate::credentials::one_shot::fetch(&settings)
 }
 
 fn start_endpoint(
@@ -743,10 +774,10 @@ fn start_endpoint(
     (endpoint, ca_path)
 }
 
-fn fast_retries(ca_path: PathBuf) -> crate::session::ClientOptions {
-    crate::session::ClientOptions {
+fn fast_retries(ca_path: PathBuf) -> crate::settings::client::ClientOptions {
+    crate::settings::client::ClientOptions {
         ca_bundle: Some(ca_path),
-        retry: crate::session::RetryPolicy {
+        retry: crate::settings::client::RetryPolicy {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
             ..Default::default()
@@ -766,8 +797,7 @@ fn serves_the_real_client_and_logs_without_secrets() {
     assert!(endpoint.url().starts_with("https://127.0.0.1:"));
     let args = client_files(dir.path(), &leaf, &endpoint.url());
 
-    let (credentials, info) =
-        crate::commands::fetch_credentials(&args, &fast_retries(ca_path)).unwrap();
+    let (credentials, info) = fetch_credentials(&args, &fast_retries(ca_path)).unwrap();
     assert!(credentials.access_key_id.starts_with("ASIA"));
     assert_eq!(
         info.assumed_role_arn.as_deref(),
@@ -805,7 +835,7 @@ fn serves_the_real_client_and_logs_without_secrets() {
     let stranger = self::leaf(&other_root, DemoKeyType::EcP256, |_| {});
     let args = client_files(dir.path(), &stranger, &endpoint.url());
     let ca_path = dir.path().join("tls-ca.pem");
-    match crate::commands::fetch_credentials(&args, &fast_retries(ca_path)) {
+    match fetch_credentials(&args, &fast_retries(ca_path)) {
         Err(crate::Error::Denied { error, .. }) => {
             assert_eq!(
                 (error.status, error.error_type.as_str()),
@@ -842,7 +872,7 @@ fn injects_faults_the_client_retries_through() {
     let args = client_files(dir.path(), &leaf, &endpoint.url());
     let options = fast_retries(ca_path);
 
-    crate::commands::fetch_credentials(&args, &options).unwrap();
+    fetch_credentials(&args, &options).unwrap();
     let outcomes: Vec<(Outcome, Option<u16>)> = endpoint
         .records()
         .iter()
@@ -869,7 +899,7 @@ fn injects_faults_the_client_retries_through() {
         fail_status: 429,
         ..Default::default()
     });
-    crate::commands::fetch_credentials(&args, &options).unwrap();
+    fetch_credentials(&args, &options).unwrap();
     let outcomes: Vec<(Outcome, Option<u16>, Option<String>)> = endpoint
         .records()
         .iter()
@@ -900,7 +930,7 @@ fn injects_faults_the_client_retries_through() {
         fail_next: 10,
         ..Default::default()
     });
-    match crate::commands::fetch_credentials(&args, &options) {
+    match fetch_credentials(&args, &options) {
         Err(crate::Error::Unavailable(message)) => {
             assert!(message.contains("ServiceUnavailableException"), "{message}")
         }
@@ -916,11 +946,11 @@ fn injects_faults_the_client_retries_through() {
     impatient.retry.attempt_timeout = Duration::from_millis(150);
     impatient.retry.max_attempts = 1;
     assert!(matches!(
-        crate::commands::fetch_credentials(&args, &impatient),
+        fetch_credentials(&args, &impatient),
         Err(crate::Error::Unavailable(_))
     ));
     let started = std::time::Instant::now();
-    crate::commands::fetch_credentials(&args, &options).unwrap();
+    fetch_credentials(&args, &options).unwrap();
     assert!(started.elapsed() >= Duration::from_millis(400));
 }
 

@@ -1,6 +1,7 @@
 //! What the commands print: the `credential_process` JSON document (DESIGN §2) and timestamps.
 
 pub mod credentials_file;
+pub mod exec;
 pub mod export;
 
 use time::OffsetDateTime;

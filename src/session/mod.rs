@@ -3,59 +3,19 @@
 //! up at an overall deadline so a command never hangs.
 
 mod direct;
+pub mod prepared;
 pub mod tls;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::credentials::{Credentials, SessionInfo, parse_create_session};
 use crate::error::{Error, Result, ServiceError};
+use crate::settings::client::{ClientOptions, RetryPolicy};
 use crate::settings::endpoint::Endpoint;
 use crate::sigv4x509::SignedRequest;
-
-/// How hard to try.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    pub attempt_timeout: Duration,
-    pub deadline: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-            attempt_timeout: Duration::from_secs(10),
-            deadline: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `retry` (1-based): full jitter over an exponential cap.
-    pub fn backoff(&self, retry: u32, random_fraction: f64) -> Duration {
-        let cap = self
-            .base_delay
-            .saturating_mul(1u32 << retry.min(16))
-            .min(self.max_delay);
-        cap.mul_f64(random_fraction.clamp(0.0, 1.0))
-    }
-}
-
-/// Options that shape the HTTP client.
-#[derive(Debug, Clone, Default)]
-pub struct ClientOptions {
-    pub no_verify_ssl: bool,
-    /// `AWS_CA_BUNDLE`: extra trusted CAs.
-    pub ca_bundle: Option<std::path::PathBuf>,
-    pub retry: RetryPolicy,
-}
 
 /// A client bound to one endpoint.
 pub struct SessionClient {
@@ -475,7 +435,7 @@ mod tests {
             matches!(&outcome, Err(Error::BadInput { problem, .. }) if problem == "the token refused"),
             "{outcome:?}"
         );
-        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
         drop(silent);
     }
 
@@ -486,15 +446,6 @@ mod tests {
             Some(time::macros::datetime!(2026-11-26 08:00:05 UTC))
         );
         assert_eq!(parse_http_date("yesterday"), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let policy = RetryPolicy::default();
-        assert_eq!(policy.backoff(1, 1.0), Duration::from_millis(400));
-        assert_eq!(policy.backoff(2, 1.0), Duration::from_millis(800));
-        assert_eq!(policy.backoff(10, 1.0), Duration::from_secs(5));
-        assert_eq!(policy.backoff(1, 0.0), Duration::ZERO);
     }
 
     #[test]

@@ -24,10 +24,9 @@ use zeroize::Zeroizing;
 pub use routes::CONTAINER_PATH;
 use routes::{Peer, Routes};
 
-use crate::cli::ServeArgs;
 use crate::credentials::Credentials;
-use crate::daemon::refresher::{self, RefreshPolicy};
 use crate::error::{Error, Result};
+use crate::settings::daemon::ServeSettings;
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -91,8 +90,8 @@ fn role_name_and_account(role_arn: &str) -> Result<(String, String)> {
 }
 
 /// The container token: `--container-token` / its environment variable, else 32 random bytes.
-fn container_token(args: &ServeArgs) -> Result<Zeroizing<String>> {
-    if let Some(token) = args.container_token.as_deref() {
+fn container_token(settings: &ServeSettings) -> Result<Zeroizing<String>> {
+    if let Some(token) = settings.container_token.as_deref() {
         if token.is_empty() || token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
             return Err(Error::invalid_argument(
                 "--container-token",
@@ -113,7 +112,7 @@ fn means_no_ipv6(error: &std::io::Error) -> bool {
 }
 
 /// Binds every listening address, before anything else happens, so a busy port fails fast.
-fn bind_listeners(args: &ServeArgs) -> Result<Vec<std::net::TcpListener>> {
+fn bind_listeners(args: &ServeSettings) -> Result<Vec<std::net::TcpListener>> {
     let defaults = args.bind.is_empty();
     let addresses = if defaults {
         vec![
@@ -259,30 +258,13 @@ async fn accept_loop(listener: tokio::net::TcpListener, routes: Arc<Routes>, hop
     }
 }
 
-/// Resolves on SIGINT or SIGTERM. Installs the handlers at once (inside a runtime), so a signal
-/// sent as soon as the service says it is ready is always caught.
-pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let signal_error =
-        |e: std::io::Error| Error::Internal(format!("installing signal handlers: {e}"));
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
 /// `serve`: runs until SIGTERM/SIGINT, or until the first refresh shows the configuration is
 /// wrong (then its error, with its exit code).
-pub fn run(args: &ServeArgs) -> Result<()> {
-    let credential_args = args.credentials.clone();
-    let inputs = crate::commands::validate_inputs(&credential_args)?;
+pub fn run(settings: ServeSettings) -> Result<()> {
+    let inputs = settings.credentials.request.validate()?;
     let (role_name, account_id) = role_name_and_account(&inputs.role_arn)?;
-    let token = container_token(args)?;
-    if let Some(path) = &args.container_token_file {
+    let token = container_token(&settings)?;
+    if let Some(path) = &settings.container_token_file {
         crate::support::private_file::write_private_file(
             path,
             token.as_bytes(),
@@ -292,35 +274,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let cache = Arc::new(CredentialCache::new(account_id));
     let routes = Arc::new(Routes::new(cache.clone(), &token, role_name)?);
     drop(token);
-    let listeners = bind_listeners(args)?;
+    let listeners = bind_listeners(&settings)?;
+    let hop_limit = settings.hop_limit;
     // One thread answers every request: a cached answer costs about 10 µs of CPU, kernel
     // included, so one core serves about 100,000 requests a second; a second worker only
-    // competes with the clients for the cores (bench/serve.sh, README "Benchmarks").
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
-    let shutdown = {
-        let _context = runtime.enter();
-        shutdown_signal()?
-    };
-    let options = crate::commands::client_options(&credential_args);
-    // Certificate and key are re-read on every refresh: a renewed certificate is used without
-    // a restart.
-    let fetch =
-        move || crate::commands::fetch_credentials(&credential_args, &options).map(|(c, _)| c);
-    let mut ready = false;
-    let deliver = move |credentials: Credentials| {
-        cache.store(credentials)?;
-        if !ready {
-            ready = true;
-            crate::daemon::sd_notify::notify("READY=1\nSTATUS=serving credentials");
-        }
-        Ok(())
-    };
-    let (stop, fatal) = refresher::spawn(fetch, deliver, RefreshPolicy::from_env())?;
-
-    let result = runtime.block_on(async {
+    // competes with the clients for the cores (bench/serve.sh).
+    let start = async move || {
         let mut addresses = Vec::new();
         for listener in listeners {
             let listener = tokio::net::TcpListener::from_std(listener)
@@ -328,17 +287,21 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             if let Ok(address) = listener.local_addr() {
                 addresses.push(address.to_string());
             }
-            tokio::spawn(accept_loop(listener, routes.clone(), args.hop_limit));
+            tokio::spawn(accept_loop(listener, routes.clone(), hop_limit));
         }
         eprintln!(
             "rolesanywhere-helper serve: listening on {} (IMDS: /latest/, container: {CONTAINER_PATH})",
             addresses.join(", ")
         );
-        refresher::until_shutdown_or_fatal(shutdown, fatal).await
-    });
-    stop.stop();
-    crate::daemon::sd_notify::notify("STOPPING=1");
-    result
+        Ok(())
+    };
+    // Certificate and key files are re-read on every refresh: a renewed certificate is used
+    // without a restart.
+    let sink = super::Sink {
+        deliver: move |credentials: Credentials| cache.store(credentials),
+        ready_status: "serving credentials",
+    };
+    super::run(settings.credentials, sink, start)
 }
 
 #[cfg(test)]

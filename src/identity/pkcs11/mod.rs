@@ -23,9 +23,9 @@ use cryptoki::types::AuthPin;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::{Curve, Digest, PublicKey, Signer};
-use crate::cli::KeyArgs;
 use crate::error::{Error, Result};
 use crate::identity::certificate::{self, Certificate};
+use crate::settings::identity::IdentitySpec;
 use pin::Pin;
 pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};
 
@@ -62,15 +62,15 @@ pub fn session_open_count() -> u64 {
 
 /// Whether the signing key is on a token: `--private-key` is a URI, or it is absent and
 /// `--certificate` is one.
-pub fn key_in_token(key: &KeyArgs) -> bool {
-    match key.private_key.as_deref().filter(|v| !v.is_empty()) {
+pub fn key_in_token(key: &IdentitySpec) -> bool {
+    match key.private_key.as_deref() {
         Some(text) => is_pkcs11_uri(text),
         None => key.certificate.as_deref().is_some_and(is_pkcs11_uri),
     }
 }
 
 /// Whether any of the key arguments names a PKCS#11 object.
-pub fn involved(key: &KeyArgs) -> bool {
+pub fn involved(key: &IdentitySpec) -> bool {
     [&key.certificate, &key.private_key]
         .into_iter()
         .flatten()
@@ -877,9 +877,18 @@ pub struct TokenIdentity {
 
 /// Loads the certificate and key that `--certificate` / `--private-key` name, either of which may
 /// be a `pkcs11:` URI (a missing `--private-key` means the certificate's URI, as in AWS's helper).
-pub fn load(key: &KeyArgs, want_token_chain: bool) -> Result<TokenIdentity> {
-    let cert_arg = key.certificate.as_deref().filter(|v| !v.is_empty());
-    let key_arg = key.private_key.as_deref().filter(|v| !v.is_empty());
+pub fn load(key: &IdentitySpec, want_token_chain: bool) -> Result<TokenIdentity> {
+    load_objects(key, want_token_chain, true)
+}
+
+/// [`load`], leaving the key alone unless `want_key`.
+fn load_objects(
+    key: &IdentitySpec,
+    want_token_chain: bool,
+    want_key: bool,
+) -> Result<TokenIdentity> {
+    let cert_arg = key.certificate.as_deref();
+    let key_arg = key.private_key.as_deref();
     let cert_uri = match cert_arg.filter(|v| is_pkcs11_uri(v)) {
         Some(text) => Some(Pkcs11Uri::parse(text, "--certificate")?),
         None => None,
@@ -887,6 +896,7 @@ pub fn load(key: &KeyArgs, want_token_chain: bool) -> Result<TokenIdentity> {
     let key_uri = match key_arg {
         Some(text) if is_pkcs11_uri(text) => Some(Pkcs11Uri::parse(text, "--private-key")?),
         Some(_) => None,
+        None if !want_key => None,
         // The certificate's URI names its key too; its `type=cert` does not carry over.
         None => cert_uri.clone().map(|uri| Pkcs11Uri {
             object_type: None,
@@ -976,7 +986,7 @@ pub fn load(key: &KeyArgs, want_token_chain: bool) -> Result<TokenIdentity> {
             leaf_token,
             open,
             pins,
-            key.reuse_pin == Some(true),
+            key.reuse_pin,
         )?)),
         (None, _) => None,
     };
@@ -987,6 +997,13 @@ pub fn load(key: &KeyArgs, want_token_chain: bool) -> Result<TokenIdentity> {
         cert_input,
         key_input,
     })
+}
+
+/// The certificate `--certificate pkcs11:…` names, without looking for its key.
+pub fn load_certificate(key: &IdentitySpec) -> Result<Certificate> {
+    load_objects(key, false, false)?
+        .leaf
+        .ok_or_else(|| Error::Internal("PKCS#11 load returned no certificate".into()))
 }
 
 #[allow(clippy::too_many_arguments)]

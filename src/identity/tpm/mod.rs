@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use zeroize::Zeroizing;
 
 use super::{Curve, Digest, PublicKey, Signer};
-use crate::cli::KeyArgs;
 use crate::error::{Error, Result};
+use crate::settings::identity::IdentitySpec;
 use crate::support::input_file;
 use rc::ResponseCode;
 use transport::Transport;
@@ -29,52 +29,32 @@ use wire::{KeyParameters, PublicArea};
 /// The PEM label of TPM key files.
 pub const TSS2_PEM_LABEL: &str = "TSS2 PRIVATE KEY";
 
-/// Where the key's password comes from, as the command line says.
-#[derive(Default)]
-pub enum Password {
-    /// `--tpm-key-password`.
-    Given(Zeroizing<String>),
-    /// `--no-tpm-key-password`.
-    Empty,
-    /// Neither flag: the key file's emptyAuth, else the terminal.
-    #[default]
-    Unspecified,
-}
+/// Where the key's password comes from: the settings' type, under the name this module uses.
+pub use crate::settings::identity::TpmKeyPassword as Password;
 
 /// How to reach and unlock a TPM key.
 #[derive(Default)]
 pub struct Options {
+    /// The key's password.
     pub password: Password,
     /// The TPM to use instead of `TPM_DEVICE` / the default devices (same syntax as `TPM_DEVICE`).
     pub device: Option<String>,
 }
 
 impl Options {
-    /// The options the key flags give.
-    pub fn from_key_args(key: &KeyArgs) -> Result<Options> {
-        let no_password = key.no_tpm_key_password == Some(true);
-        let password = match (&key.tpm_key_password, no_password) {
-            (Some(_), true) => {
-                return Err(Error::invalid_argument(
-                    "--no-tpm-key-password",
-                    "cannot be combined with --tpm-key-password; give one of them",
-                ));
-            }
-            (Some(given), false) => Password::Given(Zeroizing::new(given.clone())),
-            (None, true) => Password::Empty,
-            (None, false) => Password::Unspecified,
-        };
-        Ok(Options {
-            password,
+    /// The options the identity settings give.
+    pub fn from_spec(spec: &IdentitySpec) -> Options {
+        Options {
+            password: spec.tpm_key_password.clone(),
             device: None,
-        })
+        }
     }
 }
 
-/// The TPM key `--private-key` names (a `handle:` or a TSS2 key file), or `None` when it names
-/// something else. Files that cannot be read are left to the file-key path and its errors.
-pub fn load_if_tpm_key(key: &KeyArgs) -> Result<Option<Box<dyn Signer>>> {
-    let Some(spec) = key.private_key.as_deref().filter(|p| !p.is_empty()) else {
+/// The persistent TPM key `--private-key handle:0x81…` names, or `None` when it names something
+/// else (a TSS2 key file is recognised by its contents: [`key_from_file_bytes`]).
+pub fn load_if_tpm_handle(identity: &IdentitySpec) -> Result<Option<Box<dyn Signer>>> {
+    let Some(spec) = identity.private_key.as_deref() else {
         return Ok(None);
     };
     let Some(handle) = spec.strip_prefix("handle:") else {
@@ -82,7 +62,7 @@ pub fn load_if_tpm_key(key: &KeyArgs) -> Result<Option<Box<dyn Signer>>> {
     };
     tracing::debug!(key = spec, "using the TPM key");
     let handle = parse_persistent_handle(handle)?;
-    let options = Options::from_key_args(key)?;
+    let options = Options::from_spec(identity);
     let input = format!("--private-key {spec}");
     Ok(Some(Box::new(TpmKey::from_persistent_handle(
         handle, &input, &options,
@@ -92,14 +72,14 @@ pub fn load_if_tpm_key(key: &KeyArgs) -> Result<Option<Box<dyn Signer>>> {
 /// The TPM key in the `--private-key` file `spec`, whose contents are `bytes`; `None` when the
 /// file is not a TPM key file (the caller reads the file once for every kind of key).
 pub fn key_from_file_bytes(
-    key: &KeyArgs,
+    identity: &IdentitySpec,
     spec: &str,
     bytes: &[u8],
 ) -> Result<Option<Box<dyn Signer>>> {
     if !is_tpm_key_file(bytes) {
         return Ok(None);
     }
-    let options = Options::from_key_args(key)?;
+    let options = Options::from_spec(identity);
     let input = format!("--private-key {spec}");
     tracing::debug!(key = spec, "using the TPM key");
     Ok(Some(Box::new(TpmKey::from_key_file_bytes(
@@ -812,16 +792,5 @@ mod tests {
         assert!(is_tpm_key_file(b"-----BEGIN TSS2 KEY BLOB-----\n"));
         assert!(!is_tpm_key_file(b"-----BEGIN PRIVATE KEY-----\nMAA=\n"));
         assert!(!is_tpm_key_file(&[0x30, 0x03, 0x02, 0x01, 0x00]));
-    }
-
-    #[test]
-    fn both_password_flags_are_a_usage_error() {
-        let key = KeyArgs {
-            tpm_key_password: Some("x".into()),
-            no_tpm_key_password: Some(true),
-            ..KeyArgs::default()
-        };
-        let error = Options::from_key_args(&key).err().map(|e| e.exit_code());
-        assert_eq!(error, Some(2));
     }
 }

@@ -1,0 +1,158 @@
+//! The one conversion from clap's arguments to typed settings: each command calls it once, and
+//! nothing after `commands` sees a clap struct.
+
+use zeroize::Zeroizing;
+
+use crate::cli::{CredentialArgs, KeyArgs, ServeArgs, UpdateArgs};
+use crate::error::{Error, Result};
+use crate::settings::client::ClientOptions;
+use crate::settings::credentials::{CacheSettings, CredentialSettings, RequestSettings};
+use crate::settings::daemon::{ServeSettings, UpdateSettings};
+use crate::settings::identity::{IdentitySpec, TpmKeyPassword};
+
+/// A Go-style optional boolean flag: absent is false.
+fn flag(value: Option<bool>) -> bool {
+    value == Some(true)
+}
+
+/// A path-like value: empty is absent, as in AWS's helper.
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|v| !v.is_empty())
+}
+
+fn secret(value: &Option<String>) -> Option<Zeroizing<String>> {
+    value.as_ref().map(|v| Zeroizing::new(v.clone()))
+}
+
+/// The key flags as an identity spec; refuses what this build cannot do.
+pub(crate) fn identity_spec(
+    key: &KeyArgs,
+    intermediates: Option<&std::path::Path>,
+) -> Result<IdentitySpec> {
+    if key.cert_selector.is_some()
+        || key.system_store_name.is_some()
+        || flag(key.use_latest_expiring_certificate)
+    {
+        return Err(Error::invalid_argument(
+            "--cert-selector",
+            "certificate stores exist only on Windows and macOS; on Linux give --certificate and --private-key",
+        ));
+    }
+    let certificate = non_empty(&key.certificate);
+    if certificate
+        .as_deref()
+        .is_some_and(|c| c.starts_with("handle:"))
+    {
+        return Err(Error::invalid_argument(
+            "--certificate",
+            "a TPM handle holds a key, not a certificate; give the certificate file, and the handle as --private-key",
+        ));
+    }
+    let tpm_key_password = match (&key.tpm_key_password, flag(key.no_tpm_key_password)) {
+        (Some(_), true) => {
+            return Err(Error::invalid_argument(
+                "--no-tpm-key-password",
+                "cannot be combined with --tpm-key-password; give one of them",
+            ));
+        }
+        (Some(given), false) => TpmKeyPassword::Given(Zeroizing::new(given.clone())),
+        (None, true) => TpmKeyPassword::Empty,
+        (None, false) => TpmKeyPassword::Unspecified,
+    };
+    Ok(IdentitySpec {
+        certificate,
+        private_key: non_empty(&key.private_key),
+        intermediates: intermediates.map(Into::into),
+        pkcs11_lib: non_empty(&key.pkcs11_lib),
+        reuse_pin: flag(key.reuse_pin),
+        tpm_key_password,
+        pkcs8_password: secret(&key.pkcs8_password),
+        pkcs12_password: secret(&key.pkcs12_password),
+    })
+}
+
+/// The request flags, as typed (checked by [`RequestSettings::validate`]).
+pub(crate) fn request(args: &CredentialArgs) -> RequestSettings {
+    RequestSettings {
+        trust_anchor_arn: args.trust_anchor_arn.clone(),
+        profile_arn: args.profile_arn.clone(),
+        role_arn: args.role_arn.clone(),
+        region: args.region.clone(),
+        session_duration: args.session_duration,
+        role_session_name: args.role_session_name.clone(),
+    }
+}
+
+/// The client options a command line implies: `--no-verify-ssl` and `AWS_CA_BUNDLE`.
+pub(crate) fn client_options(args: &CredentialArgs) -> ClientOptions {
+    ClientOptions {
+        no_verify_ssl: flag(args.no_verify_ssl),
+        ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
+            .filter(|v| !v.is_empty())
+            .map(Into::into),
+        ..Default::default()
+    }
+}
+
+/// Every setting of a credential-fetching command.
+pub(crate) fn credential_settings(args: &CredentialArgs) -> Result<CredentialSettings> {
+    Ok(CredentialSettings {
+        identity: identity_spec(&args.key, args.intermediates.as_deref())?,
+        request: request(args),
+        endpoint: args.endpoint.clone(),
+        client: client_options(args),
+        cache: CacheSettings {
+            enabled: crate::credentials::cache::enabled(args.cache),
+            directory: args.cache_dir.clone(),
+        },
+    })
+}
+
+/// `serve`'s settings.
+pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
+    Ok(ServeSettings {
+        credentials: credential_settings(&args.credentials)?,
+        port: args.port,
+        hop_limit: args.hop_limit,
+        bind: args.bind.clone(),
+        container_token: secret(&args.container_token),
+        container_token_file: args.container_token_file.clone(),
+    })
+}
+
+/// `update`'s settings.
+pub(crate) fn update_settings(args: &UpdateArgs) -> Result<UpdateSettings> {
+    Ok(UpdateSettings {
+        credentials: credential_settings(&args.credentials)?,
+        profile: args.profile.clone(),
+        once: flag(args.once),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_tpm_password_flags_are_a_usage_error() {
+        let key = KeyArgs {
+            tpm_key_password: Some("x".into()),
+            no_tpm_key_password: Some(true),
+            ..KeyArgs::default()
+        };
+        let error = identity_spec(&key, None).err().map(|e| e.exit_code());
+        assert_eq!(error, Some(2));
+    }
+
+    #[test]
+    fn empty_paths_are_absent_as_in_aws_helper() {
+        let key = KeyArgs {
+            certificate: Some(String::new()),
+            private_key: Some("key.pem".into()),
+            ..KeyArgs::default()
+        };
+        let spec = identity_spec(&key, None).unwrap();
+        assert_eq!(spec.certificate, None);
+        assert_eq!(spec.private_key.as_deref(), Some("key.pem"));
+    }
+}

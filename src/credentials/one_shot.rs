@@ -1,0 +1,35 @@
+//! Credentials for the short-lived commands (`credential-process`, `export`, `exec`, `demo`):
+//! one CreateSession, or the cache's copy when the cache is on and holds good ones.
+
+use super::cache::{self, Cache};
+use super::{Credentials, SessionInfo};
+use crate::error::Result;
+use crate::session::prepared::{self, Prepared};
+use crate::settings::credentials::CredentialSettings;
+
+/// Loads the identity and calls CreateSession, with no cache.
+pub fn fetch(settings: &CredentialSettings) -> Result<(Credentials, SessionInfo)> {
+    prepared::prepare(settings, prepared::load_identity)?.fetch(&settings.client)
+}
+
+/// Credentials for one run: from the cache when it is on and holds good ones, else fetched (and
+/// kept there for the next run).
+pub fn fetch_or_reuse(settings: &CredentialSettings) -> Result<Credentials> {
+    let prepared = prepared::prepare(settings, prepared::load_identity)?;
+    if !settings.cache.enabled {
+        return Ok(prepared.fetch(&settings.client)?.0);
+    }
+    let directory = match &settings.cache.directory {
+        Some(directory) => directory.clone(),
+        None => cache::default_directory()?,
+    };
+    let fetch = |prepared: &Prepared| Ok(prepared.fetch(&settings.client)?.0);
+    // The cache is an optimisation: a directory that cannot be trusted costs a warning, not the run.
+    match Cache::open(directory) {
+        Ok(cache) => cache.get_or_fetch(&prepared.cache_key(), || fetch(&prepared)),
+        Err(problem) => {
+            tracing::warn!("not using the credential cache: {problem}");
+            fetch(&prepared)
+        }
+    }
+}
