@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (DESIGN §6), each figure next to a baseline measured in the same run:
+# Benchmarks (method and results: bench/README.md), each figure next to a baseline measured in the same run:
 #   - credential-process wall time (median) and peak RSS against the local endpoint on loopback,
 #     for P-256 and RSA-2048; baseline: curl making the same HTTPS POST (TLS + HTTP, no signing);
 #   - signatures per second per key type; baseline: `openssl speed` on the same machine;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `serve` benchmark (DESIGN §6), next to a baseline measured in the same run:
+# `serve` benchmark (method and results: bench/README.md), next to a baseline measured in the same run:
 #   - requests per second and p99 latency for cached credentials, wrk on loopback with keep-alive
 #     connections, for the container endpoint (GET /v1/credentials, Authorization: <token>) and
 #     IMDSv2 (GET …/security-credentials/<role> with a token from PUT /latest/api/token);
