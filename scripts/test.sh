@@ -38,6 +38,7 @@ fi
 export RAH_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo fmt --all -- --check
+./scripts/check-stages.sh
 cargo clippy --all-targets --quiet -- -D warnings
 # Plain `cargo test`: benches (bench/run.sh) are measured, not run as tests.
 cargo test
