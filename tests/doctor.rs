@@ -1,12 +1,10 @@
 //! `doctor` against the local endpoint: a good setup passes every check, and each broken setup
 //! fails the check that names its problem.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::{Authority, CertSpec, KeyKind};
+use crate::support::testbed::{Authority, CertSpec, KeyKind};
+use crate::support::*;
 use time::OffsetDateTime;
 
 /// Runs doctor --json; returns the exit code and each check's status by name.
