@@ -113,7 +113,7 @@ fn encrypted_pkcs8_keys_decrypt_with_the_password() {
     }
 }
 
-fn export_pkcs12(
+pub(crate) fn export_pkcs12(
     pki: &Pki,
     leaf: &Leaf,
     chain: Option<&Path>,
