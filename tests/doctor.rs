@@ -66,6 +66,7 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
     );
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["ok"], true);
+    let mut passing = Table::new("a good setup passes every check");
     for check in [
         "arguments",
         "certificate",
@@ -77,8 +78,11 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
         "clock",
         "CreateSession",
     ] {
-        assert_eq!(status(&report, check), "pass", "{check}: {report}");
+        passing.row(check, || {
+            assert_eq!(status(&report, check), "pass", "{check}: {report}")
+        });
     }
+    passing.assert_all_passed();
     // The text report says the same, one line per check.
     let mut args = credential_process_args(Some(&endpoint.url), &strs(&leaf_args(&good)));
     args[0] = "doctor".into();
@@ -234,6 +238,7 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
             "arguments",
         ),
     ];
+    let mut table = Table::new("doctor names each broken setup's problem");
     for (what, files, extra, check) in cases {
         let file_args = [
             "--certificate",
@@ -246,38 +251,41 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
             .copied()
             .chain(extra.iter().map(String::as_str))
             .collect();
-        let (code, report) = doctor(&endpoint.url, &endpoint.tls_ca, &file_args, &extra_args);
-        assert_ne!(code, 0, "{what}: {report}");
-        assert_eq!(report["ok"], false);
-        assert_eq!(first_failure(&report), check, "{what}: {report}");
+        table.row(what, || {
+            let (code, report) = doctor(&endpoint.url, &endpoint.tls_ca, &file_args, &extra_args);
+            assert_ne!(code, 0, "{what}: {report}");
+            assert_eq!(report["ok"], false);
+            assert_eq!(first_failure(&report), check, "{what}: {report}");
+        });
     }
 
     // A clock ten minutes off, through the endpoint's Date header.
-    let skewed = LocalEndpoint::start(&pki, &pki.root_pem, &["--clock-offset", "600"]);
-    let (code, report) = doctor(
-        &skewed.url,
-        &skewed.tls_ca,
-        &strs(&leaf_args(&good)),
-        &with_anchor,
-    );
-    assert_ne!(code, 0);
-    assert_eq!(first_failure(&report), "clock", "{report}");
+    table.row("clock ten minutes off", || {
+        let skewed = LocalEndpoint::start(&pki, &pki.root_pem, &["--clock-offset", "600"]);
+        let (code, report) = doctor(
+            &skewed.url,
+            &skewed.tls_ca,
+            &strs(&leaf_args(&good)),
+            &with_anchor,
+        );
+        assert_ne!(code, 0);
+        assert_eq!(first_failure(&report), "clock", "{report}");
+    });
 
     // An endpoint that is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (code, report) = doctor(
-        &format!("https://127.0.0.1:{port}"),
-        &endpoint.tls_ca,
-        &strs(&leaf_args(&good)),
-        &with_anchor,
-    );
-    assert_eq!(code, 5, "{report}");
-    assert_eq!(first_failure(&report), "endpoint", "{report}");
-    assert_eq!(status(&report, "CreateSession"), "skipped");
+    table.row("endpoint down", || {
+        let port = free_port();
+        let (code, report) = doctor(
+            &format!("https://127.0.0.1:{port}"),
+            &endpoint.tls_ca,
+            &strs(&leaf_args(&good)),
+            &with_anchor,
+        );
+        assert_eq!(code, 5, "{report}");
+        assert_eq!(first_failure(&report), "endpoint", "{report}");
+        assert_eq!(status(&report, "CreateSession"), "skipped");
+    });
+    table.assert_all_passed();
 }
 
 /// Checks that `doctor` (text report) exited 0 with every check passing, the private key and
