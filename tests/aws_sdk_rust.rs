@@ -17,7 +17,7 @@ use aws_smithy_http_client::tls;
 /// Set in the child process that runs the container provider (see below).
 const CHILD_ENV: &str = "RAH_TEST_AWS_SDK_RUST_CHILD";
 const CHILD_TEST: &str =
-    "aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoint";
+    "aws_sdk_rust::aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoint";
 const CHILD_PREFIX: &str = "aws-sdk-rust container provider: ";
 
 /// The SDK's own HTTP client (hyper + rustls on ring), which also speaks plain HTTP.
