@@ -162,7 +162,7 @@ impl Cache {
                 "access_key_id": credentials.access_key_id,
                 "secret_access_key": credentials.secret_access_key,
                 "session_token": credentials.session_token,
-                "expiration": crate::output::iso8601(credentials.expiration),
+                "expiration": crate::support::timestamp::iso8601(credentials.expiration),
             })
             .to_string(),
         );

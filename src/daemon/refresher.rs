@@ -139,7 +139,7 @@ fn fetch_usable(fetch: &mut dyn FnMut() -> Result<Credentials>) -> Result<(Crede
     if lifetime < MIN_FRESH_VALIDITY {
         return Err(Error::Unavailable(format!(
             "the endpoint returned credentials expiring at {}, already expired or about to; check the system clock",
-            crate::output::iso8601(credentials.expiration)
+            crate::support::timestamp::iso8601(credentials.expiration)
         )));
     }
     Ok((credentials, lifetime))
@@ -169,7 +169,7 @@ pub fn run(
                 delivered_once = true;
                 let wait = policy.refresh_delay(lifetime, crate::support::random::fraction());
                 tracing::info!(
-                    expiration = %crate::output::iso8601(expiration),
+                    expiration = %crate::support::timestamp::iso8601(expiration),
                     next_refresh_in_s = wait.as_secs(),
                     "credentials refreshed"
                 );

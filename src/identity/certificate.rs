@@ -55,7 +55,7 @@ impl Certificate {
 
     /// Fails unless `now` is within the validity period, saying which end is wrong.
     pub fn check_validity(&self, now: OffsetDateTime, input: &str) -> Result<()> {
-        let fmt = |t: OffsetDateTime| crate::output::iso8601(t);
+        let fmt = |t: OffsetDateTime| crate::support::timestamp::iso8601(t);
         if now < self.not_before {
             return Err(Error::bad_input(
                 input,

@@ -489,7 +489,10 @@ mod tests {
         ] {
             assert!(parse_amz_date(bad).is_err(), "{bad}");
         }
-        assert_eq!(crate::output::iso8601(t), "2015-08-30T12:36:00Z");
+        assert_eq!(
+            crate::support::timestamp::iso8601(t),
+            "2015-08-30T12:36:00Z"
+        );
     }
 
     #[test]

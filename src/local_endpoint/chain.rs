@@ -404,15 +404,15 @@ fn check_validity(
     if now < from {
         return Err(format!(
             "{label} is not valid before {} (now {})",
-            crate::output::iso8601(from),
-            crate::output::iso8601(now)
+            crate::support::timestamp::iso8601(from),
+            crate::support::timestamp::iso8601(now)
         ));
     }
     if now > to {
         return Err(format!(
             "{label} expired at {} (now {})",
-            crate::output::iso8601(to),
-            crate::output::iso8601(now)
+            crate::support::timestamp::iso8601(to),
+            crate::support::timestamp::iso8601(now)
         ));
     }
     Ok(())

@@ -508,7 +508,7 @@ async fn handle(
         response::random_uuid().unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".into());
     let (parts, body) = request.into_parts();
     let mut record = VerificationRecord {
-        time: crate::output::iso8601(now),
+        time: crate::support::timestamp::iso8601(now),
         request_id: request_id.clone(),
         remote_addr: remote.to_string(),
         method: parts.method.as_str().to_string(),
@@ -574,7 +574,7 @@ async fn handle(
             Ok(grant) => response::issue(&grant, now).inspect(|issued| {
                 record.outcome = Outcome::Issued;
                 record.access_key_id = Some(issued.access_key_id.clone());
-                record.expiration = Some(crate::output::iso8601(issued.expiration));
+                record.expiration = Some(crate::support::timestamp::iso8601(issued.expiration));
             }),
             Err(e) => {
                 record.outcome = Outcome::Rejected;

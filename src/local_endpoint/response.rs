@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use time::OffsetDateTime;
 
-use crate::output::iso8601;
+use crate::support::timestamp::iso8601;
 
 /// An error answer: HTTP status, `X-Amzn-ErrorType` and message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -294,7 +294,7 @@ pub fn verify(
             "X-Amz-Date {amz_date} is {}s {} the endpoint's clock ({}); at most {max_skew}s allowed",
             skew.abs(),
             if skew > 0 { "ahead of" } else { "behind" },
-            crate::output::iso8601(now)
+            crate::support::timestamp::iso8601(now)
         )));
     }
     if auth.date != amz_date[..8] {

@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
+use crate::support::aws_files::{aws_file, section_name};
 use crate::support::private_file::{
     FileLock, ensure_private_parent, remove_stale_temp_files, write_private_file,
 };
@@ -28,17 +29,6 @@ pub fn default_path() -> Result<PathBuf> {
     })
 }
 
-/// One of the AWS shared files: the path in `variable` when it is set, else `~/.aws/<name>`;
-/// `None` when neither the variable nor `HOME` is set.
-pub fn aws_file(variable: &str, name: &str) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    std::env::var_os("HOME")
-        .filter(|home| !home.is_empty())
-        .map(|home| Path::new(&home).join(".aws").join(name))
-}
-
 /// Checks a profile name can be written as an INI section header.
 pub fn check_profile_name(profile: &str) -> Result<()> {
     let valid = !profile.trim().is_empty()
@@ -56,15 +46,6 @@ pub fn check_profile_name(profile: &str) -> Result<()> {
             ),
         ))
     }
-}
-
-/// The section name a header line opens, if it is one (`[name]`, spaces inside allowed).
-pub fn section_name(line: &str) -> Option<&str> {
-    let trimmed = line.trim();
-    trimmed
-        .strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-        .map(str::trim)
 }
 
 /// The key a `key = value` line sets, lowercased as the SDKs' INI parsers read it.

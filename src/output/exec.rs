@@ -4,7 +4,7 @@
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::output::export::variables;
-use crate::output::iso8601;
+use crate::support::timestamp::iso8601;
 
 /// Gets credentials with `fetch`, then runs `command` with them and the region in its
 /// environment, forwarding the signals a terminal or a service manager sends, and returns the

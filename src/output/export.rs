@@ -4,7 +4,7 @@
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
-use crate::output::iso8601;
+use crate::support::timestamp::iso8601;
 
 /// The environment variables the SDKs read, with their values.
 pub(crate) fn variables<'a>(

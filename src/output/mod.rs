@@ -4,24 +4,10 @@ pub mod credentials_file;
 pub mod exec;
 pub mod export;
 
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
-
-/// `YYYY-MM-DDTHH:MM:SSZ`, whole seconds in UTC, as the SDKs parse it.
-pub fn iso8601(time: OffsetDateTime) -> String {
-    let t = time.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
+use crate::support::timestamp::iso8601;
 
 /// The one-line `credential_process` document, in a zeroizing buffer since it holds secrets.
 pub fn credential_process_json(credentials: &Credentials) -> Zeroizing<String> {

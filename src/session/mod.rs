@@ -2,6 +2,7 @@
 //! connection failures with jittered exponential backoff (each attempt signed afresh), and gives
 //! up at an overall deadline so a command never hangs.
 
+pub mod answer;
 mod direct;
 pub mod prepared;
 pub mod tls;
@@ -11,11 +12,11 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::credentials::{Credentials, SessionInfo, parse_create_session};
 use crate::error::{Error, Result, ServiceError};
 use crate::settings::client::{ClientOptions, RetryPolicy};
 use crate::settings::endpoint::Endpoint;
 use crate::sigv4x509::SignedRequest;
+use answer::{Credentials, SessionInfo, parse_create_session};
 
 /// A client bound to one endpoint.
 pub struct SessionClient {

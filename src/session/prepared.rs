@@ -6,7 +6,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::SessionClient;
-use crate::credentials::{Credentials, SessionInfo};
+use super::answer::{Credentials, SessionInfo};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::identity::certificate::Certificate;
@@ -84,7 +84,7 @@ fn warn_once(leaf: &Certificate, duration_seconds: u32, now: OffsetDateTime) {
                 "the certificate (serial {}) expires in {} days, at {}; renew it",
                 leaf.serial_decimal,
                 left.whole_days(),
-                crate::output::iso8601(leaf.not_after)
+                crate::support::timestamp::iso8601(leaf.not_after)
             );
         }
         // SDKs refresh 15 minutes before expiry: a 15-minute session is stale on arrival.
@@ -165,7 +165,7 @@ impl Prepared {
             role = %inputs.role_arn,
             assumed_role = info.assumed_role_arn.as_deref().unwrap_or(""),
             access_key_id = %credentials.access_key_id,
-            expiration = %crate::output::iso8601(credentials.expiration),
+            expiration = %crate::support::timestamp::iso8601(credentials.expiration),
             "CreateSession succeeded"
         );
         Ok((credentials, info))

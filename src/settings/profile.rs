@@ -27,7 +27,7 @@ const KEYS: &[(&str, &str)] = &[
 
 /// `AWS_CONFIG_FILE`, else `~/.aws/config`.
 pub fn config_path() -> Result<PathBuf> {
-    crate::output::credentials_file::aws_file("AWS_CONFIG_FILE", "config")
+    crate::support::aws_files::aws_file("AWS_CONFIG_FILE", "config")
         .ok_or_else(|| Error::invalid_argument("--profile", "HOME is not set; set AWS_CONFIG_FILE"))
 }
 
@@ -79,7 +79,7 @@ pub fn profile_settings(text: &str, name: &str) -> Option<Vec<(String, String)>>
         if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
             continue;
         }
-        if let Some(section) = crate::output::credentials_file::section_name(trimmed) {
+        if let Some(section) = crate::support::aws_files::section_name(trimmed) {
             let section = section.split_whitespace().collect::<Vec<_>>();
             in_profile = match section.as_slice() {
                 ["profile", profile] => *profile == name,

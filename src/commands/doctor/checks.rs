@@ -18,7 +18,7 @@ pub(super) fn validity(cert: &Certificate, now: OffsetDateTime) -> Check {
     let left = cert.not_after - now;
     let detail = format!(
         "valid until {} ({} days left)",
-        crate::output::iso8601(cert.not_after),
+        crate::support::timestamp::iso8601(cert.not_after),
         left.whole_days()
     );
     if left < time::Duration::days(30) {

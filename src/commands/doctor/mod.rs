@@ -159,7 +159,7 @@ pub fn run(args: &DoctorArgs) -> Report {
                 format!(
                     "credentials for {} until {}",
                     info.assumed_role_arn.as_deref().unwrap_or(&role_arn),
-                    crate::output::iso8601(credentials.expiration)
+                    crate::support::timestamp::iso8601(credentials.expiration)
                 ),
             ),
             Err(e) => Check::fail("CreateSession", &e),

@@ -15,7 +15,7 @@ use super::CredentialCache;
 use super::tokens::{MAX_TTL_SECONDS, TokenStore};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::output::iso8601;
+use crate::support::timestamp::iso8601;
 
 /// The container-credentials path (`AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9911/v1/credentials`).
 pub const CONTAINER_PATH: &str = "/v1/credentials";
