@@ -7,6 +7,8 @@
 //! (serve, update) -> `commands` (one thin file per subcommand).
 
 #![warn(missing_docs, unreachable_pub)]
+// Unsafe code lives in one module, the PKCS#11 raw calls (identity/pkcs11/raw.rs).
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod commands;

@@ -176,8 +176,7 @@ impl Cache {
 
 /// Refuses what another user owns or what others may read or write.
 fn check_private(metadata: &std::fs::Metadata, input: &str) -> Result<()> {
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     if metadata.uid() != me {
         return Err(Error::bad_input(
             input,

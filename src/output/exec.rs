@@ -1,6 +1,8 @@
 //! `exec`'s runner: a command started with the credentials and the region in its environment,
 //! with the signals a terminal or a service manager sends forwarded to it.
 
+use rustix::process::{Pid, Signal};
+
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::output::export::variables;
@@ -11,9 +13,9 @@ use crate::support::timestamp::iso8601;
 /// exit code to leave with (128 + the signal number when the command was killed by one, as
 /// shells do).
 ///
-/// Call it from the main thread before any other thread exists: the forwarded signals are
-/// blocked first, so every thread made later (the HTTP client's included) leaves them to the
-/// forwarder rather than dying of them.
+/// The forwarded signals are caught from the start, before the credentials are fetched: one
+/// that arrives meanwhile neither kills the helper nor is lost, but goes to the command once it
+/// runs.
 pub fn run(
     fetch: impl FnOnce() -> Result<(Credentials, String)>,
     command: &[String],
@@ -25,7 +27,7 @@ pub fn run(
             "give the command to run after --",
         ));
     };
-    let signals = block_forwarded_signals();
+    let signals = CaughtSignals::catch()?;
     let (credentials, region) = fetch()?;
     let region = region.as_str();
     let expiration = iso8601(credentials.expiration);
@@ -33,6 +35,10 @@ pub fn run(
     child_command.args(args);
     for (name, value) in variables(&credentials, &expiration) {
         child_command.env(name, value);
+    }
+    // The certificate or key given as `env:NAME` is ours, not the command's.
+    for name in crate::support::input_file::taken_environment_names() {
+        child_command.env_remove(name);
     }
     // Profiles and static keys in the environment would compete with the credentials given here.
     child_command
@@ -44,7 +50,7 @@ pub fn run(
     let mut child = child_command
         .spawn()
         .map_err(|e| Error::invalid_argument("exec", format!("cannot run {program}: {e}")))?;
-    let forwarder = SignalForwarder::start(child.id(), signals);
+    let forwarder = signals.forward_to(child.id())?;
     let status = child
         .wait()
         .map_err(|e| Error::Internal(format!("waiting for {program}: {e}")))?;
@@ -56,66 +62,98 @@ pub fn run(
     })
 }
 
-/// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to a child while it runs.
-struct SignalForwarder {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2, caught by handlers (never by a
+/// blocked mask, which a child would inherit), on a runtime of their own.
+struct CaughtSignals {
+    runtime: tokio::runtime::Runtime,
+    streams: [(tokio::signal::unix::Signal, Signal); 6],
 }
 
-const FORWARDED: [libc::c_int; 6] = [
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-];
-
-/// Blocks the forwarded signals in this thread (and so in every thread it creates later); they
-/// are then read synchronously with sigtimedwait, free of async-signal-safety concerns. Child
-/// processes start with an empty mask (the standard library resets it).
-fn block_forwarded_signals() -> libc::sigset_t {
-    // SAFETY: plain libc calls on a local, initialised signal set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for signal in FORWARDED {
-            libc::sigaddset(&mut set, signal);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
+impl CaughtSignals {
+    /// Installs the handlers.
+    fn catch() -> Result<CaughtSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("starting the signal runtime: {e}")))?;
+        let _context = runtime.enter();
+        let catch = |kind: SignalKind, forwarded: Signal| {
+            signal(kind)
+                .map(|stream| (stream, forwarded))
+                .map_err(|e| Error::Internal(format!("installing signal handlers: {e}")))
+        };
+        let streams = [
+            catch(SignalKind::interrupt(), Signal::INT)?,
+            catch(SignalKind::terminate(), Signal::TERM)?,
+            catch(SignalKind::hangup(), Signal::HUP)?,
+            catch(SignalKind::quit(), Signal::QUIT)?,
+            catch(SignalKind::user_defined1(), Signal::USR1)?,
+            catch(SignalKind::user_defined2(), Signal::USR2)?,
+        ];
+        drop(_context);
+        Ok(CaughtSignals { runtime, streams })
     }
-}
 
-impl SignalForwarder {
-    fn start(child: u32, set: libc::sigset_t) -> SignalForwarder {
-        use std::sync::atomic::Ordering;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stop_flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let timeout = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 50_000_000,
-            };
-            while !stop_flag.load(Ordering::SeqCst) {
-                // SAFETY: `set` is a valid signal set; a null info pointer is allowed.
-                let signal = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &timeout) };
-                if signal > 0 {
-                    // SAFETY: sending a signal to the child this process started.
-                    unsafe { libc::kill(child as libc::pid_t, signal) };
-                }
-            }
-        });
-        SignalForwarder {
-            stop,
+    /// Sends every caught signal, those caught before too, to `child` until dropped.
+    fn forward_to(self, child: u32) -> Result<SignalForwarder> {
+        let pid = i32::try_from(child)
+            .ok()
+            .and_then(Pid::from_raw)
+            .ok_or_else(|| Error::Internal(format!("process id {child}")))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let CaughtSignals { runtime, streams } = self;
+        let thread = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || runtime.block_on(forward(streams, pid, stopped)))
+            .map_err(|e| Error::Internal(format!("starting a thread: {e}")))?;
+        Ok(SignalForwarder {
+            stop: Some(stop),
             thread: Some(thread),
-        }
+        })
     }
+}
+
+/// Forwards each signal as it arrives, until `stopped`.
+async fn forward(
+    streams: [(tokio::signal::unix::Signal, Signal); 6],
+    child: Pid,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let [
+        (mut a, sa),
+        (mut b, sb),
+        (mut c, sc),
+        (mut d, sd),
+        (mut e, se),
+        (mut f, sf),
+    ] = streams;
+    loop {
+        let signal = tokio::select! {
+            _ = &mut stopped => return,
+            _ = a.recv() => sa,
+            _ = b.recv() => sb,
+            _ = c.recv() => sc,
+            _ = d.recv() => sd,
+            _ = e.recv() => se,
+            _ = f.recv() => sf,
+        };
+        // The child may have exited meanwhile: nothing to forward to then.
+        let _ = rustix::process::kill_process(child, signal);
+    }
+}
+
+/// The thread forwarding signals to a running child.
+struct SignalForwarder {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for SignalForwarder {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

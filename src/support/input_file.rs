@@ -48,10 +48,8 @@ fn standard_input() -> &'static std::result::Result<Zeroizing<Vec<u8>>, String> 
     })
 }
 
-/// Takes every `env:NAME` value among the command-line arguments out of the environment.
-///
-/// Call it first thing in `main`, while the process has a single thread: removing an
-/// environment variable is only sound then.
+/// Takes every `env:NAME` value among the command-line arguments, so that each is read once and
+/// no program the helper starts inherits it (see [`taken_environment_names`]).
 pub fn take_environment_inputs<I: IntoIterator<Item = String>>(args: I) {
     let mut inputs = match environment_inputs().lock() {
         Ok(inputs) => inputs,
@@ -70,10 +68,18 @@ pub fn take_environment_inputs<I: IntoIterator<Item = String>>(args: I) {
                 name.to_string(),
                 Zeroizing::new(content.into_encoded_bytes()),
             );
-            // SAFETY: called from `main` before any other thread exists.
-            unsafe { std::env::remove_var(name) };
         }
     }
+}
+
+/// The environment variables `env:NAME` inputs were taken from: a child process (`exec`'s
+/// command) must not inherit them.
+pub fn taken_environment_names() -> Vec<String> {
+    let inputs = match environment_inputs().lock() {
+        Ok(inputs) => inputs,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    inputs.keys().cloned().collect()
 }
 
 /// PEM text as is; anything else is taken as base64 of DER (white space ignored).

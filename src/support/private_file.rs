@@ -4,9 +4,12 @@
 
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-use std::os::unix::io::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use rustix::fs::FlockOperation;
+use rustix::io::Errno;
+use rustix::process::{Pid, test_kill_process};
 
 use crate::error::{Error, Result};
 
@@ -32,14 +35,12 @@ impl FileLock {
             .map_err(|e| Error::bad_input(&input, format!("cannot open: {e}")))?;
         let started = Instant::now();
         loop {
-            // SAFETY: flock on a descriptor this function owns; no memory is passed.
-            let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if locked == 0 {
-                return Ok(FileLock { file });
-            }
-            let error = std::io::Error::last_os_error();
-            if error.kind() != std::io::ErrorKind::WouldBlock {
-                return Err(Error::bad_input(&input, format!("cannot lock: {error}")));
+            match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => return Ok(FileLock { file }),
+                Err(Errno::WOULDBLOCK) => {}
+                Err(error) => {
+                    return Err(Error::bad_input(&input, format!("cannot lock: {error}")));
+                }
             }
             if started.elapsed() > LOCK_TIMEOUT {
                 return Err(Error::Unavailable(format!(
@@ -54,8 +55,8 @@ impl FileLock {
 
 impl Drop for FileLock {
     fn drop(&mut self) {
-        // SAFETY: as above; closing the file would release the lock anyway.
-        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+        // Closing the file would release the lock anyway.
+        let _ = rustix::fs::flock(&self.file, FlockOperation::Unlock);
     }
 }
 
@@ -88,9 +89,8 @@ fn temp_prefix(file_name: &std::ffi::OsStr) -> std::ffi::OsString {
 
 /// True when no process has this id (in our PID namespace).
 fn process_is_gone(pid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    // Signal 0 only checks that the process exists; nothing is sent.
+    Pid::from_raw(pid).is_some_and(|pid| test_kill_process(pid) == Err(Errno::SRCH))
 }
 
 /// Removes the temporary files that writers of `path` killed between creating one and renaming

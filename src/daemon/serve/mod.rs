@@ -159,23 +159,8 @@ fn set_hop_limit(stream: &tokio::net::TcpStream, hops: u32, local: SocketAddr) {
     let result = if local.is_ipv4() {
         stream.set_ttl(hops)
     } else {
-        use std::os::unix::io::AsRawFd as _;
-        let value = hops as libc::c_int;
-        // SAFETY: setsockopt with a pointer to a local c_int and its exact size.
-        let rc = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_IPV6,
-                libc::IPV6_UNICAST_HOPS,
-                (&value as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        let hops = u8::try_from(hops).unwrap_or(u8::MAX);
+        rustix::net::sockopt::set_ipv6_unicast_hops(stream, Some(hops)).map_err(Into::into)
     };
     if let Err(e) = result {
         tracing::debug!("cannot set the hop limit on {local}: {e}");

@@ -1,6 +1,9 @@
 //! Signing with CKA_ALWAYS_AUTHENTICATE keys: C_SignInit, C_Login(CKU_CONTEXT_SPECIFIC), C_Sign
 //! through the module's raw function list, a sequence the `cryptoki` crate cannot express.
 
+// The one module with unsafe code: raw calls into the PKCS#11 module's function list.
+#![allow(unsafe_code)]
+
 use std::path::Path;
 
 use cryptoki::context::Function;
