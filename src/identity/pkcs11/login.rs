@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 
 /// Lazily resolves the user PIN once per load, from the URIs, `$PKCS11_PIN` or the terminal.
 pub(crate) struct PinState {
-    pub(crate) uris: Vec<Pkcs11Uri>,
-    pub(crate) pin: Option<Pin>,
+    uris: Vec<Pkcs11Uri>,
+    pin: Option<Pin>,
 }
 
 impl PinState {

@@ -15,7 +15,6 @@ use super::login::{PinState, log_in};
 use super::module::Module;
 use super::pin;
 use super::token::{OpenToken, all_tokens, open_session};
-use super::uri::Pkcs11Uri;
 use crate::error::{Error, Result};
 use crate::identity::{Digest, PublicKey, Signer};
 
@@ -237,15 +236,7 @@ impl TokenSigner {
                 .pins
                 .lock()
                 .map_err(|_| Error::Internal("PIN lock poisoned".into()))?;
-            if pins.pin.is_none() {
-                let uris: Vec<&Pkcs11Uri> = pins.uris.iter().collect();
-                pins.pin = Some(pin::user_pin(&uris, &self.input, &self.token_label)?);
-            }
-            return pins
-                .pin
-                .as_ref()
-                .map(|p| p.value.clone())
-                .ok_or_else(|| Error::Internal("PIN not resolved".into()));
+            return Ok(pins.get(&self.input, &self.token_label)?.value.clone());
         }
         pin::prompt(
             &format!("PIN to sign with {}: ", self.key_uri),
