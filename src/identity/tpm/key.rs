@@ -107,14 +107,7 @@ impl TpmKey {
         // Load now: a key made for another TPM, or a missing parent, shows up before any network call.
         let loaded = {
             let mut connection = key.connection();
-            let mut loaded = key.ensure_loaded(&mut connection);
-            if let Err(failure) = &loaded
-                && failure.calls_for_rebuild()
-            {
-                connection.forget_lost_objects(failure);
-                loaded = key.ensure_loaded(&mut connection);
-            }
-            loaded
+            key.with_one_rebuild(&mut connection, |connection| key.ensure_loaded(connection))
         };
         match loaded {
             Ok(_) => Ok(key),
@@ -168,6 +161,23 @@ impl TpmKey {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `attempt`, and once more after forgetting what the TPM lost when it failed because
+    /// the line dropped or our objects are gone (a TPM reset, a restart, an eviction).
+    fn with_one_rebuild<T>(
+        &self,
+        connection: &mut Connection,
+        mut attempt: impl FnMut(&mut Connection) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        match attempt(connection) {
+            Err(failure) if failure.calls_for_rebuild() => {
+                tracing::debug!(key = %self.input, "the TPM lost our key; loading it again");
+                connection.forget_lost_objects(&failure);
+                attempt(connection)
+            }
+            other => other,
+        }
     }
 
     /// The handle to sign with, loading the key first when the TPM does not hold it.
@@ -286,29 +296,21 @@ impl Signer for TpmKey {
         if let Some(why) = &connection.refused {
             return Err(Error::bad_input(&self.input, why.clone()));
         }
-        let mut rebuilt = false;
-        loop {
-            let attempt = self
-                .ensure_loaded(&mut connection)
-                .and_then(|handle| self.sign_digest(&mut connection, handle, &hashed, hash));
-            match attempt {
-                Ok(signature) => return Ok(signature),
-                Err(failure) if !rebuilt && failure.calls_for_rebuild() => {
-                    rebuilt = true;
-                    tracing::debug!(key = %self.input, "the TPM lost our key; loading it again");
-                    connection.forget_lost_objects(&failure);
-                }
-                Err(failure) => {
-                    let ends_tries = auth::ends_tries(&failure);
-                    drop(connection);
-                    let error = self.explain(failure);
-                    if ends_tries {
-                        self.connection().refused = Some(auth::refusal(&error));
-                    }
-                    return Err(error);
-                }
-            }
+        let signed = self.with_one_rebuild(&mut connection, |connection| {
+            let handle = self.ensure_loaded(connection)?;
+            self.sign_digest(connection, handle, &hashed, hash)
+        });
+        let failure = match signed {
+            Ok(signature) => return Ok(signature),
+            Err(failure) => failure,
+        };
+        let ends_tries = auth::ends_tries(&failure);
+        drop(connection);
+        let error = self.explain(failure);
+        if ends_tries {
+            self.connection().refused = Some(auth::refusal(&error));
         }
+        Err(error)
     }
 }
 
