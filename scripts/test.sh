@@ -20,6 +20,11 @@ command -v swtpm_ioctl >/dev/null 2>&1 || missing+=(swtpm-tools)
 command -v tpm2_createprimary >/dev/null 2>&1 || missing+=(tpm2-tools)
 compgen -G '/usr/lib/*/ossl-modules/tpm2.so' >/dev/null || missing+=(tpm2-openssl)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+# p11-kit's proxy, as on many desktops: the PKCS#11 tests must pass with it installed (they give
+# the helper a private default module instead of the host's).
+compgen -G '/usr/lib/*/p11-kit-proxy.so' >/dev/null || missing+=(p11-kit-modules)
+# The non-loopback bind test (tests/serve.rs) runs serve in a network namespace it creates.
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if ((${#missing[@]})); then
     echo "test.sh: installing ${missing[*]}" >&2
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -38,6 +43,7 @@ fi
 export RAH_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo fmt --all -- --check
+./scripts/check-stages.sh
 cargo clippy --all-targets --quiet -- -D warnings
 # Plain `cargo test`: benches (bench/run.sh) are measured, not run as tests.
 cargo test

@@ -21,6 +21,7 @@ pub enum ExitClass {
 }
 
 impl ExitClass {
+    /// The process exit code of this class.
     pub fn code(self) -> i32 {
         match self {
             ExitClass::Internal => 1,
@@ -35,9 +36,13 @@ impl ExitClass {
 /// What the service said when it refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceError {
+    /// The HTTP status.
     pub status: u16,
+    /// The error type (`AccessDeniedException`, …).
     pub error_type: String,
+    /// The service's message.
     pub message: String,
+    /// `x-amzn-RequestId`, for support cases.
     pub request_id: Option<String>,
 }
 
@@ -54,19 +59,36 @@ impl fmt::Display for ServiceError {
     }
 }
 
+/// Everything that can go wrong, each with one line for the user; [`Error::exit_code`] maps it
+/// to an exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A flag value is invalid: `{flag}: {problem}`.
     #[error("{flag}: {problem}")]
-    InvalidArgument { flag: String, problem: String },
+    InvalidArgument {
+        /// The flag.
+        flag: String,
+        /// What is wrong with its value.
+        problem: String,
+    },
 
     /// A local file or value could not be used.
     #[error("{input}: {problem}")]
-    BadInput { input: String, problem: String },
+    BadInput {
+        /// The input (`--certificate PATH`, …).
+        input: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 
     /// The service refused the request.
     #[error("CreateSession was refused: {error}; {advice}")]
-    Denied { error: ServiceError, advice: String },
+    Denied {
+        /// The service's answer.
+        error: ServiceError,
+        /// What to check.
+        advice: String,
+    },
 
     /// The endpoint could not be reached or kept failing.
     #[error("{0}")]
@@ -78,6 +100,7 @@ pub enum Error {
 }
 
 impl Error {
+    /// A flag's value is wrong: exit code 2.
     pub fn invalid_argument(flag: impl Into<String>, problem: impl Into<String>) -> Self {
         Error::InvalidArgument {
             flag: flag.into(),
@@ -85,6 +108,7 @@ impl Error {
         }
     }
 
+    /// An input (a file, a token object, a key) is unusable: exit code 3.
     pub fn bad_input(input: impl Into<String>, problem: impl Into<String>) -> Self {
         Error::BadInput {
             input: input.into(),
@@ -92,6 +116,7 @@ impl Error {
         }
     }
 
+    /// The class of this error, which decides the exit code.
     pub fn class(&self) -> ExitClass {
         match self {
             Error::InvalidArgument { .. } => ExitClass::Usage,
@@ -102,9 +127,11 @@ impl Error {
         }
     }
 
+    /// The process exit code.
     pub fn exit_code(&self) -> i32 {
         self.class().code()
     }
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,26 +2,22 @@
 //! credentials providers get exactly the credentials the local endpoint issued, offline, over
 //! plain HTTP on 127.0.0.1.
 
-mod common;
-mod long_running;
-
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials as _;
 use aws_smithy_http_client::tls;
-use common::*;
-use long_running::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
 
 /// Set in the child process that runs the container provider (see below).
 const CHILD_ENV: &str = "RAH_TEST_AWS_SDK_RUST_CHILD";
 const CHILD_TEST: &str =
-    "aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoint";
+    "aws_sdk_rust::aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoint";
 const CHILD_PREFIX: &str = "aws-sdk-rust container provider: ";
 
 /// The SDK's own HTTP client (hyper + rustls on ring), which also speaks plain HTTP.
@@ -63,21 +59,14 @@ fn aws_config_gets_the_issued_credentials_through_imds_and_the_container_endpoin
     let leaf = pki.leaf("aws-sdk-rust", KeyKind::EcP256);
     let port = free_port();
     let token_file = pki.path("container-token");
-    let mut args = vec![
-        "--port".to_string(),
-        port.to_string(),
-        "--container-token-file".into(),
-        token_file.to_str().unwrap().into(),
-    ];
-    args.extend(leaf_args(&leaf));
-    let mut serve = Helper::start(
-        &pki,
-        "serve",
-        &endpoint.url,
-        &endpoint.tls_ca,
-        &strs(&args),
-        &[],
-    );
+    let mut serve = Helper::command("serve")
+        .endpoint(&endpoint)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--container-token-file")
+        .arg(&token_file)
+        .leaf(&leaf)
+        .spawn();
     serve.wait_ready();
     let records = endpoint.records();
     assert_eq!(records.len(), 1);

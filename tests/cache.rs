@@ -1,13 +1,11 @@
 //! The opt-in credential cache: many parallel credential-process runs make one CreateSession,
 //! and a corrupt, foreign, shared or symlinked cache file is never trusted.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 fn cached_run(
     endpoint: &LocalEndpoint,

@@ -1,12 +1,10 @@
 //! sign-string, read-certificate-data, version and completion: outputs as AWS's helper 1.8 prints
 //! them, checked with the openssl command line.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 use sha2::{Digest, Sha256};
 
 /// The message sign-string signs, built here from the openssl view of the public key.

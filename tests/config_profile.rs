@@ -1,10 +1,8 @@
 //! Settings in a profile of ~/.aws/config: botocore runs `credential-process --profile NAME`,
 //! flags given by hand win over the profile, and a mistyped key is named.
 
-mod common;
-
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 fn write_config(
     pki: &Pki,

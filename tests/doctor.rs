@@ -1,12 +1,10 @@
 //! `doctor` against the local endpoint: a good setup passes every check, and each broken setup
 //! fails the check that names its problem.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::{Authority, CertSpec, KeyKind};
+use crate::support::testbed::{Authority, CertSpec, KeyKind};
+use crate::support::*;
 use time::OffsetDateTime;
 
 /// Runs doctor --json; returns the exit code and each check's status by name.
@@ -68,6 +66,7 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
     );
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["ok"], true);
+    let mut passing = Table::new("a good setup passes every check");
     for check in [
         "arguments",
         "certificate",
@@ -79,8 +78,11 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
         "clock",
         "CreateSession",
     ] {
-        assert_eq!(status(&report, check), "pass", "{check}: {report}");
+        passing.row(check, || {
+            assert_eq!(status(&report, check), "pass", "{check}: {report}")
+        });
     }
+    passing.assert_all_passed();
     // The text report says the same, one line per check.
     let mut args = credential_process_args(Some(&endpoint.url), &strs(&leaf_args(&good)));
     args[0] = "doctor".into();
@@ -236,6 +238,7 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
             "arguments",
         ),
     ];
+    let mut table = Table::new("doctor names each broken setup's problem");
     for (what, files, extra, check) in cases {
         let file_args = [
             "--certificate",
@@ -248,36 +251,230 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
             .copied()
             .chain(extra.iter().map(String::as_str))
             .collect();
-        let (code, report) = doctor(&endpoint.url, &endpoint.tls_ca, &file_args, &extra_args);
-        assert_ne!(code, 0, "{what}: {report}");
-        assert_eq!(report["ok"], false);
-        assert_eq!(first_failure(&report), check, "{what}: {report}");
+        table.row(what, || {
+            let (code, report) = doctor(&endpoint.url, &endpoint.tls_ca, &file_args, &extra_args);
+            assert_ne!(code, 0, "{what}: {report}");
+            assert_eq!(report["ok"], false);
+            assert_eq!(first_failure(&report), check, "{what}: {report}");
+        });
     }
 
     // A clock ten minutes off, through the endpoint's Date header.
-    let skewed = LocalEndpoint::start(&pki, &pki.root_pem, &["--clock-offset", "600"]);
-    let (code, report) = doctor(
-        &skewed.url,
-        &skewed.tls_ca,
-        &strs(&leaf_args(&good)),
-        &with_anchor,
-    );
-    assert_ne!(code, 0);
-    assert_eq!(first_failure(&report), "clock", "{report}");
+    table.row("clock ten minutes off", || {
+        let skewed = LocalEndpoint::start(&pki, &pki.root_pem, &["--clock-offset", "600"]);
+        let (code, report) = doctor(
+            &skewed.url,
+            &skewed.tls_ca,
+            &strs(&leaf_args(&good)),
+            &with_anchor,
+        );
+        assert_ne!(code, 0);
+        assert_eq!(first_failure(&report), "clock", "{report}");
+    });
 
     // An endpoint that is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (code, report) = doctor(
-        &format!("https://127.0.0.1:{port}"),
-        &endpoint.tls_ca,
-        &strs(&leaf_args(&good)),
-        &with_anchor,
+    table.row("endpoint down", || {
+        let port = free_port();
+        let (code, report) = doctor(
+            &format!("https://127.0.0.1:{port}"),
+            &endpoint.tls_ca,
+            &strs(&leaf_args(&good)),
+            &with_anchor,
+        );
+        assert_eq!(code, 5, "{report}");
+        assert_eq!(first_failure(&report), "endpoint", "{report}");
+        assert_eq!(status(&report, "CreateSession"), "skipped");
+    });
+    table.assert_all_passed();
+}
+
+/// Checks that `doctor` (text report) exited 0 with every check passing, the private key and
+/// CreateSession among them.
+fn assert_doctor_passes(output: &std::process::Output) {
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "doctor failed: {text}{}",
+        stderr(output)
     );
-    assert_eq!(code, 5, "{report}");
-    assert_eq!(first_failure(&report), "endpoint", "{report}");
-    assert_eq!(status(&report, "CreateSession"), "skipped");
+    let checks: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && *l != "all checks passed")
+        .collect();
+    assert!(!checks.is_empty(), "no checks: {text}");
+    for line in &checks {
+        assert!(
+            line.starts_with("✔ "),
+            "a check did not pass: {line:?} in {text}"
+        );
+    }
+    assert!(
+        checks.iter().any(|l| l.starts_with("✔ private key")),
+        "{text}"
+    );
+    assert!(
+        checks.iter().any(|l| l.starts_with("✔ CreateSession")),
+        "{text}"
+    );
+    assert!(text.ends_with("all checks passed\n"), "{text}");
+}
+
+/// `doctor` loads keys through the same identity dispatch as credential-process: PKCS#12 bundles
+/// (with and without password, modern and legacy) and PEM or base64 DER from `env:NAME` and `-`.
+#[test]
+fn doctor_passes_with_pkcs12_and_env_and_stdin_inputs() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("doctor-inputs", KeyKind::EcP256);
+    let rsa = pki.leaf("doctor-rsa", KeyKind::Rsa(2048));
+    let cert_pem = std::fs::read_to_string(&leaf.cert).unwrap();
+    let key_pem = std::fs::read_to_string(&leaf.key).unwrap();
+    use base64::Engine as _;
+    let b64 = |pem_text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .encode(pem::parse(pem_text).unwrap().into_contents())
+    };
+    let export = |leaf: &Leaf, name: &str, password: &str, legacy: bool| {
+        crate::key_formats::export_pkcs12(&pki, leaf, None, name, password, legacy)
+    };
+    let modern = export(&leaf, "doctor-modern.p12", "p12 pass", false);
+    let legacy = export(&leaf, "doctor-legacy.pfx", "p12 pass", true);
+    let empty = export(&rsa, "doctor-empty.p12", "", false);
+    let doctor = || Helper::command("doctor").endpoint(&endpoint);
+    let rows: Vec<(&str, Helper)> = vec![
+        ("PEM files", doctor().leaf(&leaf)),
+        (
+            "PKCS#12 with a password",
+            doctor()
+                .arg("--certificate")
+                .arg(&modern)
+                .args(["--pkcs12-password", "p12 pass"]),
+        ),
+        (
+            "legacy PKCS#12",
+            doctor()
+                .arg("--certificate")
+                .arg(&legacy)
+                .args(["--pkcs12-password", "p12 pass"]),
+        ),
+        (
+            "PKCS#12 without a password",
+            doctor().arg("--certificate").arg(&empty),
+        ),
+        (
+            "PEM in env:NAME",
+            doctor()
+                .key_pair("env:RA_CERT", "env:RA_KEY")
+                .env("RA_CERT", &cert_pem)
+                .env("RA_KEY", &key_pem),
+        ),
+        (
+            "base64 DER in env:NAME",
+            doctor()
+                .key_pair("env:RA_CERT", "env:RA_KEY")
+                .env("RA_CERT", b64(&cert_pem))
+                .env("RA_KEY", b64(&key_pem)),
+        ),
+        (
+            "certificate and key on stdin",
+            doctor()
+                .args(["--certificate", "-"])
+                .stdin(format!("{cert_pem}{key_pem}")),
+        ),
+        (
+            "certificate on stdin, key in env:NAME",
+            doctor()
+                .key_pair("-", "env:RA_KEY")
+                .env("RA_KEY", &key_pem)
+                .stdin(cert_pem.clone()),
+        ),
+    ];
+    let mut table = Table::new("doctor with every file and inline input");
+    for (name, run) in rows {
+        table.row(name, || assert_doctor_passes(&run.output()));
+    }
+    table.assert_all_passed();
+}
+
+/// `doctor` with PKCS#11 keys: certificate and key URIs, a certificate URI only (the key by
+/// CKA_ID), and a certificate file with a key URI.
+#[test]
+fn doctor_passes_with_pkcs11_certificates_and_keys() {
+    let token = Token::new();
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let doctor = || {
+        token
+            .command_with_module("doctor")
+            .endpoint(&endpoint)
+            .env("PKCS11_PIN", PIN)
+    };
+    let cert_file = token.path("ec384.crt.pem");
+    let mut table = Table::new("doctor with PKCS#11");
+    for (name, run) in [
+        (
+            "EC certificate and key URIs",
+            doctor().key_pair(token.uri("ec256"), token.uri("ec256")),
+        ),
+        (
+            "RSA certificate and key URIs",
+            doctor().key_pair(token.uri("rsa2048"), token.uri("rsa2048")),
+        ),
+        (
+            "certificate URI only",
+            doctor().args(["--certificate", &token.uri("ec384")]),
+        ),
+        (
+            "certificate file, key URI",
+            doctor().key_pair(&cert_file, token.uri("ec384")),
+        ),
+        (
+            "imported key",
+            doctor().args(["--certificate", &token.uri("ec384-imported")]),
+        ),
+    ] {
+        table.row(name, || assert_doctor_passes(&run.output()));
+    }
+    table.assert_all_passed();
+}
+
+/// `doctor` with TPM keys: key files (with and without a password) and a persistent handle.
+#[test]
+fn doctor_passes_with_tpm_key_files_and_handles() {
+    let tpm = Swtpm::start(false);
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &tpm.path("pki/ca.pem"), &[]);
+    let doctor = || tpm.command("doctor").endpoint(&endpoint);
+    let mut table = Table::new("doctor with TPM keys");
+    for (name, run) in [
+        (
+            "EC key file",
+            doctor().key_pair(tpm.cert("ec256"), tpm.key("ec256")),
+        ),
+        (
+            "RSA key file",
+            doctor().key_pair(tpm.cert("rsa2048"), tpm.key("rsa2048")),
+        ),
+        (
+            "key file with a password",
+            doctor()
+                .key_pair(tpm.cert("ec256-pw"), tpm.key("ec256-pw"))
+                .args(["--tpm-key-password", "1234"]),
+        ),
+        (
+            "persistent handle",
+            doctor()
+                .key_pair(tpm.cert("persistent"), "handle:0x81000101")
+                .arg("--no-tpm-key-password"),
+        ),
+    ] {
+        table.row(name, || assert_doctor_passes(&run.output()));
+    }
+    table.assert_all_passed();
+    assert_eq!(
+        tpm.transient_handles(),
+        "",
+        "every doctor run flushed its key"
+    );
 }

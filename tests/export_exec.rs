@@ -1,14 +1,12 @@
 //! `export` in every format, parsed back (the env and ini outputs by botocore), and `exec`:
 //! the command's environment, its exit code, and signals forwarded to it.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 fn export(endpoint: &LocalEndpoint, leaf: &Leaf, format: &str) -> String {
     // credential_process_args starts with the command name: swap it for export.

@@ -2,14 +2,12 @@
 //! in the modern and legacy forms, and certificates and keys passed through the environment or
 //! standard input. Each end to end against the local endpoint, each bad case a clean failure.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 /// Runs the helper in a new session (`setsid`), so it has no terminal to prompt on.
 fn helper_without_terminal(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
@@ -115,7 +113,7 @@ fn encrypted_pkcs8_keys_decrypt_with_the_password() {
     }
 }
 
-fn export_pkcs12(
+pub(crate) fn export_pkcs12(
     pki: &Pki,
     leaf: &Leaf,
     chain: Option<&Path>,
@@ -160,7 +158,7 @@ fn pkcs12_bundles_modern_and_legacy_with_and_without_password() {
         &intermediate,
         "p12leaf",
         KeyKind::EcP256,
-        &rolesanywhere_helper::throwaway_pki::CertSpec::leaf("p12leaf"),
+        &crate::support::testbed::CertSpec::leaf("p12leaf"),
     );
     let chain = pki.path("p12-chain.pem");
     std::fs::write(&chain, intermediate.cert_pem()).unwrap();
@@ -393,8 +391,8 @@ fn the_terminal_prompt_takes_the_password_and_allows_three_tries() {
 
 #[test]
 fn ml_dsa_keys_in_every_form_get_credentials_and_sign_like_aws_helper() {
+    use crate::support::testbed::{CertSpec, GeneratedKey, MlDsaForm};
     use rolesanywhere_helper::identity::MlDsaLevel;
-    use rolesanywhere_helper::throwaway_pki::{CertSpec, GeneratedKey, MlDsaForm};
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     for (level, form) in [

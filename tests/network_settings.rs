@@ -1,15 +1,13 @@
 //! Where requests go: the endpoint environment variable and `--endpoint`, and proxies. Only
 //! loopback traffic: a "proxy" here is a local listener that records the CONNECT it receives.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 /// A listener that answers every connection with 502 and reports each request line it read.
 fn fake_proxy() -> (String, mpsc::Receiver<String>) {

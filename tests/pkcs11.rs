@@ -4,114 +4,15 @@
 //! on one login, botocore through `credential_process`, and every failure the token can cause.
 //! A missing SoftHSM2 fails these tests; nothing is skipped.
 
-mod common;
-
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use rolesanywhere_helper::commands::sign_string::signing_test_message;
 use rolesanywhere_helper::identity::certificate;
 use rolesanywhere_helper::identity::{Digest, PublicKey, pkcs11};
 use rolesanywhere_helper::settings::identity::IdentitySpec;
-
-const PIN: &str = "1234";
-
-/// A private SoftHSM2 token (own SOFTHSM2_CONF and token dir) with the script's objects.
-struct Token {
-    dir: tempfile::TempDir,
-    conf: PathBuf,
-    module: String,
-    label: String,
-}
-
-impl Token {
-    fn new() -> Token {
-        let dir = tempfile::Builder::new()
-            .prefix("rah-pkcs11")
-            .tempdir()
-            .unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkcs11/make-softhsm-token.sh");
-        let label = format!("rah-{}", std::process::id());
-        let mut command = Command::new("bash");
-        command
-            .arg(&script)
-            .arg(dir.path())
-            .env("TOKEN_LABEL", &label)
-            .env("USER_PIN", PIN);
-        let output = run_bounded(&mut command, Duration::from_secs(120));
-        assert!(
-            output.status.success(),
-            "making the SoftHSM2 token failed (is softhsm2 installed? ./scripts/test.sh installs it): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let env = std::fs::read_to_string(dir.path().join("env")).unwrap();
-        let value = |key: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}=")))
-                .unwrap_or_else(|| panic!("{key} missing from the token's env file"))
-                .to_string()
-        };
-        Token {
-            conf: PathBuf::from(value("SOFTHSM2_CONF")),
-            module: value("PKCS11_MODULE"),
-            label,
-            dir,
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn ca(&self) -> PathBuf {
-        self.path("ca.pem")
-    }
-
-    /// `pkcs11:token=<label>;object=<object>`.
-    fn uri(&self, object: &str) -> String {
-        format!("pkcs11:token={};object={object}", self.label)
-    }
-
-    /// Runs the helper with this token's configuration and `env`.
-    fn helper(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut all = vec![("SOFTHSM2_CONF", self.conf.to_str().unwrap())];
-        all.extend_from_slice(env);
-        helper_without_pin(args, &all)
-    }
-
-    /// credential-process against `endpoint` with `args`, the PIN in `$PKCS11_PIN`.
-    fn credential_process(&self, endpoint: &LocalEndpoint, args: &[&str]) -> Output {
-        let all = credential_process_args(Some(&endpoint.url), args);
-        self.helper(
-            &strs(&all),
-            &[
-                ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
-                ("PKCS11_PIN", PIN),
-            ],
-        )
-    }
-}
-
-/// Runs the helper without any inherited PIN variable.
-fn helper_without_pin(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_remove("PKCS11_PIN")
-        .env_remove("AWS_ENDPOINT_URL_ROLESANYWHERE")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    run_bounded(&mut command, Duration::from_secs(60))
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// Checks a sign-string `--format bin` signature with openssl against the certificate's key.
 fn assert_openssl_verifies(token: &Token, cert: &Path, signature: &[u8], digest: &str) {
@@ -397,20 +298,13 @@ fn always_authenticate_keys_log_in_before_each_signature_with_reuse_pin() {
     parse_credential_process(&output);
 
     // Without --reuse-pin the key's PIN is asked for; with no terminal, a clear error at once.
-    let mut command = Command::new("setsid");
-    command
-        .args([
-            "-w",
-            BIN,
-            "sign-string",
-            "--certificate",
-            &uri,
-            "--pkcs11-lib",
-        ])
-        .arg(&token.module)
-        .env("SOFTHSM2_CONF", &token.conf)
-        .env("PKCS11_PIN", PIN);
-    let output = run_bounded(&mut command, Duration::from_secs(30));
+    let output = token
+        .command_with_module("sign-string")
+        .args(["--certificate", &uri])
+        .env("PKCS11_PIN", PIN)
+        .wrapped_in("setsid", &["-w"])
+        .limit(Duration::from_secs(30))
+        .output();
     assert_clean_failure(&output, 3, "--reuse-pin");
     assert!(stderr(&output).contains("CKA_ALWAYS_AUTHENTICATE"));
 }
@@ -643,20 +537,12 @@ fn a_wrong_pin_fails_at_once_and_leaves_the_token_usable() {
     assert!(output.status.success(), "{}", stderr(&output));
 
     // No PIN anywhere and no terminal: a clear error, never a hang.
-    let mut command = Command::new("setsid");
-    command
-        .args([
-            "-w",
-            BIN,
-            "sign-string",
-            "--certificate",
-            &uri,
-            "--pkcs11-lib",
-        ])
-        .arg(&token.module)
-        .env("SOFTHSM2_CONF", &token.conf)
-        .env_remove("PKCS11_PIN");
-    let output = run_bounded(&mut command, Duration::from_secs(30));
+    let output = token
+        .command_with_module("sign-string")
+        .args(["--certificate", &uri])
+        .wrapped_in("setsid", &["-w"])
+        .limit(Duration::from_secs(30))
+        .output();
     assert_clean_failure(&output, 3, "no terminal to ask for it");
     assert!(stderr(&output).contains("PKCS11_PIN"));
 }
@@ -678,13 +564,22 @@ fn module_and_uri_mistakes_get_one_clear_line() {
     assert_clean_failure(&output, 3, missing);
     assert!(stderr(&output).contains("install"), "{}", stderr(&output));
 
-    // No module anywhere: p11-kit's proxy is the default, as in AWS's helper.
+    // No module anywhere: p11-kit's proxy is the default, as in AWS's helper. The token's private
+    // default module is absent whatever the host has installed (a desktop's proxy would find the
+    // token through the system's SoftHSM2 module); the_default_module_is_p11_kit_s_proxy checks
+    // the other side.
     let output = token.helper(
         &["sign-string", "--private-key", &token.uri("ec256")],
         &[("PKCS11_PIN", PIN)],
     );
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stderr(&output).contains("p11-kit"), "{}", stderr(&output));
+    assert_clean_failure(&output, 3, "p11-kit's proxy is not installed");
+    assert!(
+        stderr(&output).contains(token.default_module.to_str().unwrap()),
+        "the message names where it looked: {}",
+        stderr(&output)
+    );
 
     let output = token.helper(
         &[
@@ -750,12 +645,43 @@ fn module_and_uri_mistakes_get_one_clear_line() {
 
     // File keys never need a PKCS#11 library.
     let pki = Pki::new();
-    let leaf = pki.leaf("file", rolesanywhere_helper::throwaway_pki::KeyKind::EcP256);
-    let output = helper_without_pin(
+    let leaf = pki.leaf("file", crate::support::testbed::KeyKind::EcP256);
+    let output = helper(
         &strs(&[vec!["sign-string".to_string()], leaf_args(&leaf)].concat()),
         &[],
     );
     assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// With neither `--pkcs11-lib` nor a module in the URI, the helper signs through p11-kit's proxy
+/// (here the token's private stand-in for it, not whatever the host has installed).
+#[test]
+fn the_default_module_is_p11_kit_s_proxy() {
+    let token = Token::new();
+    token.install_default_module();
+    let output = token
+        .command("sign-string")
+        .args([
+            "--private-key",
+            &token.uri("ec256"),
+            "--format",
+            "bin",
+            "--debug",
+        ])
+        .env("PKCS11_PIN", PIN)
+        .output();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(token.default_module.to_str().unwrap()),
+        "loaded the default module: {}",
+        stderr(&output)
+    );
+    assert_openssl_verifies(
+        &token,
+        &token.path("ec256.crt.pem"),
+        &output.stdout,
+        "SHA256",
+    );
 }
 
 /// The only test that loads the module in this process (SoftHSM reads SOFTHSM2_CONF once, at
@@ -855,6 +781,7 @@ fn the_pin_is_asked_on_the_terminal_without_echo() {
     let mut child = Command::new("script")
         .args(["-qec", &command_line, "/dev/null"])
         .env("SOFTHSM2_CONF", &token.conf)
+        .env("RAH_TEST_P11_KIT_PROXY", &token.default_module)
         .env_remove("PKCS11_PIN")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -916,40 +843,16 @@ fn update_refreshes_many_times_on_one_token_login() {
     let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
     let uri = token.uri("ec256");
     let credentials_file = token.path("credentials");
-    let args = [
-        "update",
-        "--profile",
-        "token",
-        "--session-duration",
-        "900",
-        "--debug",
-        "--certificate",
-        &uri,
-        "--private-key",
-        &uri,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--pkcs11-lib",
-        &token.module,
-        "--endpoint",
-        &endpoint.url,
-    ];
-    let env = [
-        ("SOFTHSM2_CONF", token.conf.to_str().unwrap()),
-        ("PKCS11_PIN", PIN),
-        ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE",
-            credentials_file.to_str().unwrap(),
-        ),
+    let running = token
+        .command_with_module("update")
+        .endpoint(&endpoint)
+        .args(["--profile", "token", "--session-duration", "900", "--debug"])
+        .key_pair(&uri, &uri)
+        .env("PKCS11_PIN", PIN)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials_file)
         // Test-only: refresh every few seconds.
-        ("RAH_TEST_REFRESH_FRACTION", "0.003"),
-    ];
-    let running = RunningHelper::start(&args, &env, token.path("update.stderr"));
+        .envs(&[FAST_REFRESH])
+        .spawn();
     wait_for("three refreshes", Duration::from_secs(60), || {
         endpoint
             .records()
@@ -968,29 +871,8 @@ fn update_refreshes_many_times_on_one_token_login() {
 
 /// One HTTP/1.1 request to 127.0.0.1:`port` on a fresh connection: (status, body).
 fn http_local(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n"
-    );
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    (status, body.to_string())
+    let answer = http(("127.0.0.1", port), method, path, headers);
+    (answer.status, answer.text())
 }
 
 /// `serve` refreshing again and again keeps the one session and login it opened, and serves the
@@ -1000,45 +882,25 @@ fn serve_refreshes_many_times_on_one_token_login() {
     let token = Token::new();
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let port_text = port.to_string();
+    let port = free_port();
     let uri = token.uri("ec256");
-    let args = [
-        "serve",
-        "--port",
-        &port_text,
-        "--bind",
-        "127.0.0.1",
-        "--session-duration",
-        "900",
-        "--debug",
-        "--certificate",
-        &uri,
-        "--private-key",
-        &uri,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--pkcs11-lib",
-        &token.module,
-        "--endpoint",
-        &endpoint.url,
-    ];
-    let env = [
-        ("SOFTHSM2_CONF", token.conf.to_str().unwrap()),
-        ("PKCS11_PIN", PIN),
-        ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
+    let mut running = token
+        .command_with_module("serve")
+        .endpoint(&endpoint)
+        .arg("--port")
+        .arg(port.to_string())
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--session-duration",
+            "900",
+            "--debug",
+        ])
+        .key_pair(&uri, &uri)
+        .env("PKCS11_PIN", PIN)
         // Test-only: refresh every few seconds.
-        ("RAH_TEST_REFRESH_FRACTION", "0.003"),
-    ];
-    let mut running = RunningHelper::start(&args, &env, token.path("serve.stderr"));
+        .envs(&[FAST_REFRESH])
+        .spawn();
     let issued = || {
         endpoint
             .records()
@@ -1115,6 +977,7 @@ fn private_key_access(token: &Token, label: &str) -> String {
             "privkey",
         ])
         .env("SOFTHSM2_CONF", &token.conf);
+    token.apply(&mut command);
     let output = run_bounded(&mut command, Duration::from_secs(30));
     assert!(output.status.success(), "pkcs11-tool: {}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -1303,6 +1166,7 @@ fn botocore_gets_credentials_through_credential_process_with_a_token_key() {
             )
             .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
             .env("SOFTHSM2_CONF", &token.conf)
+            .env("RAH_TEST_P11_KIT_PROXY", &token.default_module)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("PKCS11_PIN")
             .env_remove("AWS_PROFILE")

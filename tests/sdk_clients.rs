@@ -1,10 +1,8 @@
 //! A real AWS SDK as the client of our output: botocore resolves credentials through a
 //! `credential_process` profile that runs the binary against the local endpoint.
 
-mod common;
-
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 const BOTOCORE_RESOLVE: &str = r#"
 import datetime, json, botocore.session

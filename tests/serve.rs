@@ -4,15 +4,11 @@
 //! failures, never "Success" without valid credentials), readiness and clean shutdown, no secret
 //! in the `--debug` log, and IMDS refused beyond loopback.
 
-mod common;
-mod long_running;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
-use common::*;
-use long_running::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/";
 const ROLE_NAME: &str = "test-role";
@@ -21,24 +17,24 @@ const LOCAL: &str = "127.0.0.1";
 /// `serve` on a free port with a container token file; returns it with the port and token file.
 fn start_serve(
     pki: &Pki,
-    url: &str,
-    tls_ca: &std::path::Path,
+    endpoint: &impl Endpoint,
     leaf: &Leaf,
     extra: &[&str],
     env: &[(&str, &str)],
-) -> (Helper, u16, std::path::PathBuf) {
+) -> (Running, u16, std::path::PathBuf) {
     let port = free_port();
     let token_file = pki.path(&format!("container-token-{}", next_unique()));
-    let mut args = vec![
-        "--port".to_string(),
-        port.to_string(),
-        "--container-token-file".to_string(),
-        token_file.to_str().unwrap().to_string(),
-    ];
-    args.extend(leaf_args(leaf));
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let helper = Helper::start(pki, "serve", url, tls_ca, &strs(&args), env);
-    (helper, port, token_file)
+    let serve = Helper::command("serve")
+        .endpoint(endpoint)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--container-token-file")
+        .arg(&token_file)
+        .leaf(leaf)
+        .args(extra)
+        .envs(env)
+        .spawn();
+    (serve, port, token_file)
 }
 
 fn imds_token(port: u16) -> String {
@@ -75,8 +71,7 @@ fn botocore_gets_the_issued_credentials_through_imds_and_the_container_endpoint(
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     let leaf = pki.leaf("serve-ec", KeyKind::EcP256);
-    let (mut serve, port, token_file) =
-        start_serve(&pki, &endpoint.url, &endpoint.tls_ca, &leaf, &[], &[]);
+    let (mut serve, port, token_file) = start_serve(&pki, &endpoint, &leaf, &[], &[]);
     serve.wait_ready();
 
     let token = std::fs::read(&token_file).unwrap();
@@ -149,14 +144,8 @@ fn imds_and_container_protocol_edge_cases() {
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     let leaf = pki.leaf("edges", KeyKind::EcP256);
-    let (mut serve, port, token_file) = start_serve(
-        &pki,
-        &endpoint.url,
-        &endpoint.tls_ca,
-        &leaf,
-        &["--hop-limit", "1"],
-        &[],
-    );
+    let (mut serve, port, token_file) =
+        start_serve(&pki, &endpoint, &leaf, &["--hop-limit", "1"], &[]);
     serve.wait_ready();
     let at = (LOCAL, port);
     let ttl = "X-aws-ec2-metadata-token-ttl-seconds";
@@ -294,20 +283,18 @@ fn imds_and_container_protocol_edge_cases() {
     }
 }
 
+/// Beyond loopback, only the container endpoint answers (with its token), never IMDS. Checked in
+/// a private network namespace with an address of its own, so it never depends on the host's
+/// interfaces: the endpoint, `serve` and every request run inside it.
 #[test]
 fn a_non_loopback_bind_serves_only_the_container_endpoint() {
-    // The host's outward address, found without sending a packet.
-    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    let outward = probe
-        .connect("192.0.2.1:9")
-        .and_then(|()| probe.local_addr())
-        .map(|a| a.ip())
-        .ok()
-        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified());
-    let Some(outward) = outward else {
-        eprintln!("no non-loopback IPv4 address on this host: checking loopback only");
-        return;
-    };
+    let netns = NetNs::create();
+    let outward = netns.address;
+    netns.run(|| non_loopback_bind_checks(outward));
+}
+
+fn non_loopback_bind_checks(outward: std::net::IpAddr) {
+    assert!(!outward.is_loopback() && !outward.is_unspecified());
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     let leaf = pki.leaf("bind", KeyKind::EcP256);
@@ -317,8 +304,7 @@ fn a_non_loopback_bind_serves_only_the_container_endpoint() {
         &["--bind", "127.0.0.1", "--bind", &outward_text][..],
         &["--bind", "0.0.0.0"][..],
     ] {
-        let (mut serve, port, token_file) =
-            start_serve(&pki, &endpoint.url, &endpoint.tls_ca, &leaf, binds, &[]);
+        let (mut serve, port, token_file) = start_serve(&pki, &endpoint, &leaf, binds, &[]);
         serve.wait_ready();
         let ttl = ("X-aws-ec2-metadata-token-ttl-seconds", "60");
         let remote = (outward_text.as_str(), port);
@@ -363,8 +349,7 @@ fn no_secret_in_the_debug_log_through_requests_and_refreshes() {
     let wrong_token = "wrong-4c3b2a190817f6e5d4c3b2a1";
     let (mut serve, port, _) = start_serve(
         &pki,
-        &endpoint.url,
-        &endpoint.tls_ca,
+        &endpoint,
         &leaf,
         &[
             "--debug",
@@ -417,7 +402,7 @@ fn no_secret_in_the_debug_log_through_requests_and_refreshes() {
         .access_key_id
         .clone()
         .unwrap();
-    wait_until(
+    wait_for(
         "the latest credentials served",
         Duration::from_secs(10),
         || served_access_key(port) == latest,
@@ -453,8 +438,7 @@ fn many_concurrent_requests_cause_one_create_session() {
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     let leaf = pki.leaf("concurrent", KeyKind::EcP256);
-    let (mut serve, port, token_file) =
-        start_serve(&pki, &endpoint.url, &endpoint.tls_ca, &leaf, &[], &[]);
+    let (mut serve, port, token_file) = start_serve(&pki, &endpoint, &leaf, &[], &[]);
     serve.wait_ready();
     let container_token = std::fs::read_to_string(&token_file).unwrap();
     let threads: Vec<_> = (0..48)
@@ -489,8 +473,7 @@ fn refreshes_keep_the_last_good_credentials_through_failures_and_pick_up_a_renew
     let leaf = pki.leaf("refresh", KeyKind::EcP256);
     let (mut serve, port, _) = start_serve(
         &pki,
-        &endpoint.url,
-        &endpoint.tls_ca,
+        &endpoint,
         &leaf,
         &["--session-duration", "900"],
         &[FAST_REFRESH],
@@ -503,7 +486,7 @@ fn refreshes_keep_the_last_good_credentials_through_failures_and_pick_up_a_renew
 
     // The endpoint fails every refresh: the last good credentials are still served.
     endpoint.set_failing(true);
-    wait_until("failed refreshes", Duration::from_secs(30), || {
+    wait_for("failed refreshes", Duration::from_secs(30), || {
         endpoint.failed() >= 4
     });
     assert_eq!(
@@ -516,7 +499,7 @@ fn refreshes_keep_the_last_good_credentials_through_failures_and_pick_up_a_renew
     let first_serial = first[0].serial.clone().unwrap();
     renew_leaf(&pki, &leaf, "refresh-renewed");
     endpoint.set_failing(false);
-    wait_until(
+    wait_for(
         "a refresh with the renewed certificate",
         Duration::from_secs(30),
         || {
@@ -533,7 +516,7 @@ fn refreshes_keep_the_last_good_credentials_through_failures_and_pick_up_a_renew
         .access_key_id
         .clone()
         .unwrap();
-    wait_until(
+    wait_for(
         "the new credentials served",
         Duration::from_secs(10),
         || served_access_key(port) == latest,
@@ -557,15 +540,14 @@ fn without_valid_credentials_the_answer_is_an_error_never_success() {
     for (name, endpoint) in [("failing", &failing), ("stale", &stale)] {
         let (mut serve, port, token_file) = start_serve(
             &pki,
-            &endpoint.url,
-            &endpoint.tls_ca,
+            endpoint,
             &leaf,
             &["--session-duration", "900"],
             &[FAST_REFRESH],
         );
         serve.wait_listening(port);
         // The failure is logged once the refresh (with its own retries) gives up.
-        wait_until("a failed refresh", Duration::from_secs(30), || {
+        wait_for("a failed refresh", Duration::from_secs(30), || {
             serve.stderr().contains("refreshing credentials failed")
         });
         let (status, doc) = imds_credentials(port);

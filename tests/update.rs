@@ -4,16 +4,12 @@
 //! mode keeps refreshing through endpoint failures, and an updater killed at any moment never
 //! leaves a truncated or mixed file.
 
-mod common;
-mod long_running;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
-use long_running::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 
 /// A credentials file with what other tools leave there: comments, blank lines, CRLF-free
 /// sections before and after ours, and our section with a key of its own.
@@ -253,20 +249,14 @@ fn long_running_update_refreshes_and_keeps_the_file_through_failures() {
     let leaf = pki.leaf("long", KeyKind::EcP256);
     let file = pki.path("credentials");
     std::fs::write(&file, BEFORE).unwrap();
-    let mut args = vec!["--profile".to_string(), "edge".into()];
-    args.extend(leaf_args(&leaf));
-    args.extend(["--session-duration".into(), "900".into()]);
-    let mut update = Helper::start(
-        &pki,
-        "update",
-        &endpoint.url,
-        &endpoint.tls_ca,
-        &strs(&args),
-        &[
-            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
-            FAST_REFRESH,
-        ],
-    );
+    let mut update = Helper::command("update")
+        .endpoint(&endpoint)
+        .args(["--profile", "edge"])
+        .leaf(&leaf)
+        .args(["--session-duration", "900"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+        .envs(&[FAST_REFRESH])
+        .spawn();
     update.wait_ready();
     let written = || {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -276,7 +266,7 @@ fn long_running_update_refreshes_and_keeps_the_file_through_failures() {
     assert_eq!(written(), first);
 
     endpoint.set_failing(true);
-    wait_until("failed refreshes", Duration::from_secs(30), || {
+    wait_for("failed refreshes", Duration::from_secs(30), || {
         endpoint.failed() >= 4
     });
     assert_eq!(
@@ -286,7 +276,7 @@ fn long_running_update_refreshes_and_keeps_the_file_through_failures() {
     );
 
     endpoint.set_failing(false);
-    wait_until("a refresh after recovery", Duration::from_secs(30), || {
+    wait_for("a refresh after recovery", Duration::from_secs(30), || {
         written() != first
     });
     let latest = endpoint
@@ -296,7 +286,7 @@ fn long_running_update_refreshes_and_keeps_the_file_through_failures() {
         .access_key_id
         .clone()
         .unwrap();
-    wait_until(
+    wait_for(
         "the latest credentials written",
         Duration::from_secs(10),
         || written() == latest,

@@ -2,14 +2,12 @@
 //! binary sends, this test rebuilds the string to sign from the raw bytes by itself, and the
 //! openssl command line verifies the signature against the certificate's public key.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 
-use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use crate::support::testbed::KeyKind;
+use crate::support::*;
 use sha2::{Digest, Sha256};
 
 struct Captured {

@@ -1,5 +1,10 @@
 //! The command line, flag-compatible with `aws_signing_helper` 1.8: clap definitions only.
 
+// clap turns doc comments into help text: every flag is documented by its help, and the
+// argument structs deliberately have none (clap would make it the about text of every command
+// that flattens them).
+#![allow(missing_docs)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -18,12 +18,17 @@ use crate::settings::credentials::{CacheSettings, CredentialSettings, RequestSet
 use crate::settings::identity::IdentitySpec;
 use crate::throwaway_pki::{Authority, CertSpec, GeneratedKey, KeyKind};
 
+/// The demo's trust anchor.
 pub const DEMO_TRUST_ANCHOR_ARN: &str =
     "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/demo-trust-anchor";
+/// The demo's profile.
 pub const DEMO_PROFILE_ARN: &str =
     "arn:aws:rolesanywhere:us-east-1:123456789012:profile/demo-profile";
+/// The role the demo's profile allows.
 pub const DEMO_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/demo-role";
+/// The common name of the demo's throwaway CA.
 pub const DEMO_CA_NAME: &str = "rolesanywhere-helper demo root CA";
+/// The common name of the demo's client certificate.
 pub const DEMO_LEAF_NAME: &str = "rolesanywhere-helper demo client";
 
 /// A directory removed, with everything in it, when dropped.
@@ -48,6 +53,7 @@ impl PrivateTempDir {
         Ok(PrivateTempDir { path })
     }
 
+    /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -87,8 +93,11 @@ pub fn key_kind(key_type: DemoKeyType) -> KeyKind {
 
 /// The demo's throwaway PKI, all PEM.
 pub struct DemoPki {
+    /// The CA certificate (PEM).
     pub ca_cert_pem: String,
+    /// The client certificate (PEM).
     pub leaf_cert_pem: String,
+    /// The client's private key (PKCS#8 PEM).
     pub leaf_key_pem: Zeroizing<String>,
 }
 

@@ -11,11 +11,16 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// Temporary AWS credentials.
 pub struct Credentials {
+    /// The access key ID (`ASIA…`).
     pub access_key_id: String,
+    /// The secret access key.
     pub secret_access_key: String,
+    /// The session token.
     pub session_token: String,
     #[zeroize(skip)]
+    /// When they stop working.
     pub expiration: OffsetDateTime,
 }
 
@@ -33,7 +38,9 @@ impl std::fmt::Debug for Credentials {
 /// What CreateSession answered besides the credentials, for logs (none of it secret).
 #[derive(Debug, Clone, Default)]
 pub struct SessionInfo {
+    /// The role session's ARN, as CreateSession names it.
     pub assumed_role_arn: Option<String>,
+    /// The certificate's subject, as CreateSession names it.
     pub subject_arn: Option<String>,
     /// The service's `x-amzn-RequestId`, for audit logs and support cases.
     pub request_id: Option<String>,

@@ -23,13 +23,16 @@ const MIN_FRESH_VALIDITY: Duration = Duration::from_secs(30);
 pub struct RefreshPolicy {
     /// Refresh at a uniformly random point in this fraction range of the lifetime.
     pub earliest_fraction: f64,
+    /// See `earliest_fraction`.
     pub latest_fraction: f64,
     /// But no later than this before expiry: the SDKs start their own refresh 15 minutes out,
     /// and we want fresh credentials in place before any SDK asks.
     pub margin_before_expiry: Duration,
     /// Never sooner than this after a success (a short lifetime must not make us spin).
     pub shortest_wait: Duration,
+    /// The first retry's wait after a failure, doubled each time.
     pub retry_base: Duration,
+    /// The longest wait between retries.
     pub retry_max: Duration,
     /// Test-only override (see [`TEST_REFRESH_FRACTION_ENV`]).
     pub fixed_fraction: Option<f64>,
@@ -105,11 +108,13 @@ pub struct Stop {
 }
 
 impl Stop {
+    /// Stops the refresher and wakes any wait.
     pub fn stop(&self) {
         *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.wake.notify_all();
     }
 
+    /// Whether [`Stop::stop`] was called.
     pub fn is_stopped(&self) -> bool {
         *self.stopped.lock().unwrap_or_else(|p| p.into_inner())
     }

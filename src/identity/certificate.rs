@@ -14,11 +14,17 @@ use crate::support::input_file;
 /// A parsed certificate: its DER and the facts the helper needs from it.
 #[derive(Debug, Clone)]
 pub struct Certificate {
+    /// The DER encoding, as sent in `X-Amz-X509`.
     pub der: Vec<u8>,
+    /// The serial number in decimal (the SigV4-X509 credential).
     pub serial_decimal: String,
+    /// The subject, as text.
     pub subject: String,
+    /// The issuer, as text.
     pub issuer: String,
+    /// Valid from.
     pub not_before: OffsetDateTime,
+    /// Valid until.
     pub not_after: OffsetDateTime,
     /// The subject public key, or why it is not one Roles Anywhere can use.
     pub public_key: std::result::Result<PublicKey, String>,

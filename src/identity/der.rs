@@ -5,7 +5,7 @@
 use super::PublicKey;
 
 /// A DER tag-length-value, the length in its minimal form.
-pub fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+pub(crate) fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(contents.len() + 6);
     out.push(tag);
     let len = contents.len();
@@ -22,7 +22,7 @@ pub fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
 }
 
 /// A DER INTEGER from unsigned big-endian bytes: minimal, with a 0x00 when the high bit is set.
-pub fn unsigned_integer(big_endian: &[u8]) -> Vec<u8> {
+pub(crate) fn unsigned_integer(big_endian: &[u8]) -> Vec<u8> {
     let skip = big_endian.iter().take_while(|b| **b == 0).count();
     let trimmed = &big_endian[skip..];
     let mut contents = Vec::with_capacity(trimmed.len() + 1);
@@ -34,14 +34,14 @@ pub fn unsigned_integer(big_endian: &[u8]) -> Vec<u8> {
 }
 
 /// `SEQUENCE { INTEGER r, INTEGER s }`, the form ECDSA signatures take on the wire.
-pub fn ecdsa_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
+pub(crate) fn ecdsa_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
     let mut contents = unsigned_integer(r);
     contents.extend_from_slice(&unsigned_integer(s));
     tlv(0x30, &contents)
 }
 
 /// An RSA public key from its big-endian modulus and exponent, as canonical PKCS#1 DER.
-pub fn rsa_public_key(modulus: &[u8], exponent: &[u8]) -> PublicKey {
+pub(crate) fn rsa_public_key(modulus: &[u8], exponent: &[u8]) -> PublicKey {
     let skip = modulus.iter().take_while(|b| **b == 0).count();
     let significant = &modulus[skip..];
     let bits = match significant.first() {
@@ -58,7 +58,7 @@ pub fn rsa_public_key(modulus: &[u8], exponent: &[u8]) -> PublicKey {
 
 /// One element at the start of `bytes`: (tag, contents, what follows). Single-byte tags,
 /// definite lengths of up to 4 bytes.
-pub fn element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *bytes.first()?;
     let first = *bytes.get(1)?;
     let (length, header) = if first < 0x80 {

@@ -8,8 +8,11 @@ use crate::error::{Error, Result};
 
 /// A ML-DSA signing key of any level.
 pub enum MlDsaKey {
+    /// ML-DSA-44.
     L44(Box<ExpandedSigningKey<MlDsa44>>),
+    /// ML-DSA-65.
     L65(Box<ExpandedSigningKey<MlDsa65>>),
+    /// ML-DSA-87.
     L87(Box<ExpandedSigningKey<MlDsa87>>),
 }
 
@@ -42,6 +45,7 @@ impl MlDsaKey {
         }
     }
 
+    /// The public key, in the canonical form.
     pub fn public_key(&self) -> PublicKey {
         let (level, encoded) = match self {
             MlDsaKey::L44(k) => (MlDsaLevel::L44, k.verifying_key().encode().to_vec()),

@@ -15,8 +15,11 @@ pub const PASSWORD_FLAG: &str = "--pkcs12-password";
 
 /// What a bundle holds: the leaf (the certificate of the key), the other certificates, the key.
 pub struct Pkcs12Contents {
+    /// The certificate of the key.
     pub leaf: Certificate,
+    /// The other certificates: the chain.
     pub others: Vec<Certificate>,
+    /// The private key.
     pub key: FileKey,
 }
 

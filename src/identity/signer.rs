@@ -8,12 +8,16 @@ use crate::error::Result;
 /// The elliptic curves Roles Anywhere accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Curve {
+    /// NIST P-256 (secp256r1).
     P256,
+    /// NIST P-384 (secp384r1).
     P384,
+    /// NIST P-521 (secp521r1).
     P521,
 }
 
 impl Curve {
+    /// `P-256`, `P-384` or `P-521`.
     pub fn name(self) -> &'static str {
         match self {
             Curve::P256 => "P-256",
@@ -26,12 +30,16 @@ impl Curve {
 /// The ML-DSA (FIPS 204) parameter sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MlDsaLevel {
+    /// ML-DSA-44.
     L44,
+    /// ML-DSA-65.
     L65,
+    /// ML-DSA-87.
     L87,
 }
 
 impl MlDsaLevel {
+    /// `ML-DSA-44`, `ML-DSA-65` or `ML-DSA-87`.
     pub fn name(self) -> &'static str {
         match self {
             MlDsaLevel::L44 => "ML-DSA-44",
@@ -64,11 +72,26 @@ impl MlDsaLevel {
 #[derive(Clone, PartialEq, Eq)]
 pub enum PublicKey {
     /// The uncompressed SEC1 point (`04 || x || y`).
-    Ec { curve: Curve, point: Vec<u8> },
+    Ec {
+        /// The curve.
+        curve: Curve,
+        /// The point.
+        point: Vec<u8>,
+    },
     /// The PKCS#1 `RSAPublicKey` DER and the modulus size in bits.
-    Rsa { pkcs1_der: Vec<u8>, bits: usize },
+    Rsa {
+        /// `RSAPublicKey` DER.
+        pkcs1_der: Vec<u8>,
+        /// The modulus size.
+        bits: usize,
+    },
     /// The FIPS 204 encoded public key.
-    MlDsa { level: MlDsaLevel, encoded: Vec<u8> },
+    MlDsa {
+        /// The parameter set.
+        level: MlDsaLevel,
+        /// The encoded key.
+        encoded: Vec<u8>,
+    },
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -132,12 +155,16 @@ impl PublicKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Digest {
     #[default]
+    /// SHA-256.
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }
 
 impl Digest {
+    /// The digest of `message`.
     pub fn hash(self, message: &[u8]) -> Vec<u8> {
         match self {
             Digest::Sha256 => sha2::Sha256::digest(message).to_vec(),
@@ -173,6 +200,7 @@ pub trait Signer: Send + Sync {
 pub struct Algorithm(&'static str);
 
 impl Algorithm {
+    /// The `Authorization` algorithm name (`AWS4-X509-ECDSA-SHA256`, …).
     pub fn sigv4_algorithm(self) -> &'static str {
         self.0
     }

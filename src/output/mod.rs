@@ -1,4 +1,4 @@
-//! What the commands print: the `credential_process` JSON document (DESIGN §2) and timestamps.
+//! What the commands print: the `credential_process` JSON document and timestamps.
 
 pub mod credentials_file;
 pub mod exec;

@@ -17,7 +17,7 @@ use crate::settings::endpoint::Endpoint;
 use crate::sigv4x509::SignedRequest;
 
 /// What the endpoint answered: the parts CreateSession's handling reads.
-pub struct Answer {
+pub(super) struct Answer {
     pub status: u16,
     pub request_id: Option<String>,
     pub error_type: Option<String>,
@@ -25,13 +25,13 @@ pub struct Answer {
 }
 
 /// An open HTTP/1.1 connection, ready for one request.
-pub struct Connection {
+pub(super) struct Connection {
     sender: SendRequest<Full<Bytes>>,
 }
 
 /// True when a request to `endpoint` would go straight to it: HTTPS and no proxy from the
 /// environment (the same `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` rules the HTTP client applies).
-pub fn applies(endpoint: &Endpoint) -> bool {
+pub(super) fn applies(endpoint: &Endpoint) -> bool {
     if endpoint.url.scheme() != "https" {
         return false;
     }
@@ -47,7 +47,7 @@ pub fn applies(endpoint: &Endpoint) -> bool {
 }
 
 /// Opens the connection, or says why it could not, in the HTTP client's words.
-pub async fn connect(
+pub(super) async fn connect(
     endpoint: &Endpoint,
     tls: Arc<rustls::ClientConfig>,
     deadline: Instant,
@@ -91,7 +91,7 @@ pub async fn connect(
 
 impl Connection {
     /// Sends `request` and reads the whole answer.
-    pub async fn exchange(
+    pub(super) async fn exchange(
         mut self,
         endpoint: &Endpoint,
         request: &SignedRequest,

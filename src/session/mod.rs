@@ -41,6 +41,7 @@ enum Attempt {
 }
 
 impl SessionClient {
+    /// A client for `endpoint`; the TLS settings are built now, the HTTP client on first use.
     pub fn new(endpoint: Endpoint, options: &ClientOptions) -> Result<SessionClient> {
         let tls = crate::session::tls::client_config(
             options.no_verify_ssl,
@@ -55,6 +56,7 @@ impl SessionClient {
         })
     }
 
+    /// The endpoint it calls.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }

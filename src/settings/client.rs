@@ -5,10 +5,15 @@ use std::time::Duration;
 /// How hard to try.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Attempts in all, the first included.
     pub max_attempts: u32,
+    /// The cap of the first retry's wait (full jitter below it).
     pub base_delay: Duration,
+    /// The largest cap.
     pub max_delay: Duration,
+    /// How long one attempt may take.
     pub attempt_timeout: Duration,
+    /// How long all attempts together may take.
     pub deadline: Duration,
 }
 
@@ -38,9 +43,11 @@ impl RetryPolicy {
 /// Options that shape the HTTP client.
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
+    /// `--no-verify-ssl`: do not verify the endpoint's certificate.
     pub no_verify_ssl: bool,
     /// `AWS_CA_BUNDLE`: extra trusted CAs.
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// How hard to try.
     pub retry: RetryPolicy,
 }
 

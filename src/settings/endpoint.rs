@@ -7,8 +7,11 @@ use crate::settings::session::partition_of_region;
 /// The endpoint settings read from the environment, kept apart so resolution stays pure.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EndpointEnv {
+    /// `AWS_USE_FIPS_ENDPOINT`.
     pub use_fips: bool,
+    /// `AWS_USE_DUALSTACK_ENDPOINT`.
     pub use_dualstack: bool,
+    /// `AWS_ENDPOINT_URL_ROLESANYWHERE`, else `AWS_ENDPOINT_URL`.
     pub endpoint_url: Option<String>,
 }
 
@@ -39,6 +42,7 @@ impl EndpointEnv {
 /// A resolved endpoint: the base URL and the `Host` header value that goes with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
+    /// The URL requests go to.
     pub url: reqwest::Url,
     /// `host` or `host:port` when the port is not the scheme's default.
     pub host_header: String,

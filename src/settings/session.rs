@@ -18,10 +18,15 @@ pub const PARTITIONS: &[&str] = &[
 /// A parsed ARN: `arn:<partition>:<service>:<region>:<account>:<resource>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arn {
+    /// `aws`, `aws-cn`, …
     pub partition: String,
+    /// The service (`rolesanywhere`, `iam`).
     pub service: String,
+    /// The region (empty for IAM).
     pub region: String,
+    /// The account ID.
     pub account: String,
+    /// The resource (`trust-anchor/…`, `role/…`).
     pub resource: String,
 }
 
@@ -151,14 +156,23 @@ pub fn partition_of_region(region: &str) -> &'static str {
 /// Validated CreateSession inputs and the region to call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInputs {
+    /// `--trust-anchor-arn`, parsed.
     pub trust_anchor: Arn,
+    /// `--profile-arn`, parsed.
     pub profile: Arn,
+    /// `--role-arn`, parsed.
     pub role: Arn,
+    /// The region to call.
     pub region: String,
+    /// `--session-duration`.
     pub duration_seconds: u32,
+    /// `--role-session-name`.
     pub role_session_name: Option<String>,
+    /// `--trust-anchor-arn` as given.
     pub trust_anchor_arn: String,
+    /// `--profile-arn` as given.
     pub profile_arn: String,
+    /// `--role-arn` as given.
     pub role_arn: String,
 }
 

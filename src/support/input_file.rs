@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 
 /// One PEM block; its contents are zeroized on drop since they may hold a key.
 pub struct PemBlock {
+    /// The PEM label (`CERTIFICATE`, `PRIVATE KEY`, …).
     pub tag: String,
+    /// The decoded contents.
     pub contents: Zeroizing<Vec<u8>>,
 }
 

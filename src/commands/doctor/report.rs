@@ -6,6 +6,7 @@ use crate::error::{Error, ExitClass};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+/// How one check went.
 pub enum Status {
     /// The check passed.
     Pass,

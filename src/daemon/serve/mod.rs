@@ -1,5 +1,5 @@
 //! `serve`: always-fresh credentials for every SDK on the host, over IMDSv2 and a
-//! container-credentials endpoint, from one background refresher (DESIGN §2).
+//! container-credentials endpoint, from one background refresher.
 //!
 //! Loopback only by default; a `--bind` address beyond loopback serves only the
 //! token-authenticated container path. Stops cleanly on SIGTERM/SIGINT and tells systemd it is
@@ -32,6 +32,7 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The last good credentials, as the documents every request answers with.
 pub struct Snapshot {
+    /// When the credentials expire.
     pub expiration: OffsetDateTime,
     documents: routes::Documents,
 }
@@ -43,6 +44,7 @@ pub struct CredentialCache {
 }
 
 impl CredentialCache {
+    /// An empty cache for the role's account.
     pub fn new(account_id: String) -> CredentialCache {
         CredentialCache {
             account_id,

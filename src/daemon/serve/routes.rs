@@ -1,4 +1,4 @@
-//! What `serve` answers (DESIGN §2): the IMDSv2 token and credentials paths, and the
+//! What `serve` answers: the IMDSv2 token and credentials paths, and the
 //! token-authenticated container-credentials path. Pure request → reply, no I/O.
 
 use std::sync::{Arc, Mutex};
@@ -21,13 +21,13 @@ use crate::output::iso8601;
 pub const CONTAINER_PATH: &str = "/v1/credentials";
 
 const TOKEN_PATH: &str = "/latest/api/token";
-pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+pub(super) const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 const CREDENTIALS_PREFIX: &str = "/latest/meta-data/iam/security-credentials";
 const EXTENDED_PREFIX: &str = "/latest/meta-data/iam/security-credentials-extended";
 
 /// One answer.
-pub struct Reply {
+pub(super) struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     /// May hold credentials: then a shared, zeroized-on-drop buffer (see [`Documents`]).
@@ -57,12 +57,12 @@ impl Reply {
 
 /// Who is asking: IMDS is served only on loopback connections.
 #[derive(Debug, Clone, Copy)]
-pub struct Peer {
+pub(super) struct Peer {
     pub loopback: bool,
 }
 
 /// Everything the routes need: the credentials, the IMDS tokens, the container token's MAC.
-pub struct Routes {
+pub(super) struct Routes {
     cache: Arc<CredentialCache>,
     tokens: Mutex<TokenStore>,
     /// The container token is checked as an HMAC under a random key: `ring::hmac::verify`
@@ -77,14 +77,14 @@ pub struct Routes {
 /// The three credentials documents, rendered once when credentials arrive rather than on every
 /// request: each answer shares them (a reference count, no copy), and the buffers, which hold
 /// the secrets, are zeroized when the last answer holding them is gone.
-pub struct Documents {
+pub(super) struct Documents {
     imds: Bytes,
     imds_extended: Bytes,
     container: Bytes,
 }
 
 impl Documents {
-    pub fn render(
+    pub(super) fn render(
         credentials: &Credentials,
         last_updated: OffsetDateTime,
         account_id: &str,
@@ -149,7 +149,7 @@ struct ContainerCredentials<'a> {
 }
 
 impl Routes {
-    pub fn new(
+    pub(super) fn new(
         cache: Arc<CredentialCache>,
         container_token: &str,
         role_name: String,
@@ -168,7 +168,13 @@ impl Routes {
     }
 
     /// Answers one request.
-    pub fn answer(&self, method: &Method, path: &str, headers: &HeaderMap, peer: Peer) -> Reply {
+    pub(super) fn answer(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: Peer,
+    ) -> Reply {
         let now = Instant::now();
         if path == CONTAINER_PATH {
             return self.container(method, headers);

@@ -11,10 +11,10 @@ use crate::error::Result;
 
 /// The most live tokens kept; issuing one more evicts the one expiring soonest. SDKs reuse a
 /// token for its TTL, so a well-behaved host needs a handful.
-pub const MAX_LIVE_TOKENS: usize = 1024;
+pub(super) const MAX_LIVE_TOKENS: usize = 1024;
 
 /// The longest TTL IMDSv2 grants (6 hours).
-pub const MAX_TTL_SECONDS: u64 = 21600;
+pub(super) const MAX_TTL_SECONDS: u64 = 21600;
 
 type Digest = [u8; 32];
 
@@ -26,7 +26,7 @@ fn digest(token: &str) -> Digest {
 }
 
 /// Live tokens and when each expires.
-pub struct TokenStore {
+pub(super) struct TokenStore {
     expiry_by_digest: HashMap<Digest, Instant>,
     capacity: usize,
 }
@@ -38,7 +38,7 @@ impl Default for TokenStore {
 }
 
 impl TokenStore {
-    pub fn with_capacity(capacity: usize) -> TokenStore {
+    pub(super) fn with_capacity(capacity: usize) -> TokenStore {
         TokenStore {
             expiry_by_digest: HashMap::new(),
             capacity: capacity.max(1),
@@ -46,7 +46,7 @@ impl TokenStore {
     }
 
     /// A new token valid for `ttl` from `now`.
-    pub fn issue(&mut self, ttl: Duration, now: Instant) -> Result<Zeroizing<String>> {
+    pub(super) fn issue(&mut self, ttl: Duration, now: Instant) -> Result<Zeroizing<String>> {
         self.expiry_by_digest.retain(|_, expiry| *expiry > now);
         while self.expiry_by_digest.len() >= self.capacity {
             let soonest = self
@@ -65,7 +65,7 @@ impl TokenStore {
     }
 
     /// True when `token` was issued here and has not expired; an expired one is forgotten.
-    pub fn is_valid(&mut self, token: &str, now: Instant) -> bool {
+    pub(super) fn is_valid(&mut self, token: &str, now: Instant) -> bool {
         let key = digest(token);
         match self.expiry_by_digest.get(&key) {
             Some(expiry) if *expiry > now => true,
@@ -84,7 +84,7 @@ impl TokenStore {
 }
 
 /// 32 random bytes as URL-safe base64: an IMDSv2 session token, or a generated container token.
-pub fn random_token() -> Result<Zeroizing<String>> {
+pub(super) fn random_token() -> Result<Zeroizing<String>> {
     let random = Zeroizing::new(crate::support::random::bytes(32)?);
     Ok(Zeroizing::new(
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*random),

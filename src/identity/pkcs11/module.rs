@@ -21,6 +21,10 @@ const P11_KIT_PROXY_PATHS: &[&str] = &[
     "/usr/local/lib/p11-kit-proxy.so",
 ];
 
+/// Test-only: the one path to try for p11-kit's proxy instead of the usual ones, so tests control
+/// the default module whatever the host has installed. Used only when set.
+const TEST_P11_KIT_PROXY_ENV: &str = "RAH_TEST_P11_KIT_PROXY";
+
 /// Where modules named by `module-name` are looked for (p11-kit's module directories).
 const MODULE_DIRS: &[&str] = &[
     "/usr/lib/x86_64-linux-gnu/pkcs11",
@@ -139,13 +143,17 @@ pub(crate) fn module_location(
             (None, None) => {}
         }
     }
-    match P11_KIT_PROXY_PATHS.iter().find(|p| Path::new(p).exists()) {
+    let candidates: Vec<String> = match std::env::var(TEST_P11_KIT_PROXY_ENV) {
+        Ok(path) if !path.is_empty() => vec![path],
+        _ => P11_KIT_PROXY_PATHS.iter().map(|p| p.to_string()).collect(),
+    };
+    match candidates.iter().find(|p| Path::new(p).exists()) {
         Some(path) => Ok((PathBuf::from(path), format!("p11-kit proxy {path}"))),
         None => Err(Error::bad_input(
             "--pkcs11-lib",
             format!(
                 "no PKCS#11 module given and p11-kit's proxy is not installed (tried {}); give the module with --pkcs11-lib /path/to/module.so (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so) or install p11-kit-modules",
-                P11_KIT_PROXY_PATHS.join(", ")
+                candidates.join(", ")
             ),
         )),
     }

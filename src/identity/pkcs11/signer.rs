@@ -371,8 +371,10 @@ mod tests {
         raw[32] = 0x00; // s has leading zeros to strip
         raw[33] = 0x01;
         let der = ecdsa_raw_to_der(&raw).unwrap();
-        let sig = p256::ecdsa::Signature::from_der(&der);
-        assert!(sig.is_ok() || der[0] == 0x30, "{der:02x?}");
+        // The DER parses as a P-256 signature and holds exactly the raw r and s.
+        let sig = p256::ecdsa::Signature::from_der(&der)
+            .unwrap_or_else(|e| panic!("not a DER ECDSA signature ({e}): {der:02x?}"));
+        assert_eq!(sig.to_bytes().as_slice(), &raw[..], "{der:02x?}");
         assert_eq!(&der[..5], &[0x30, der[1], 0x02, 0x21, 0x00]);
         assert!(ecdsa_raw_to_der(&[1, 2, 3]).is_none());
         // P-521: lengths past 127 bytes need the long form.

@@ -1,0 +1,22 @@
+//! The integration tests: one binary (as ripgrep has), one module per area, all driving the
+//! real `rolesanywhere-helper` binary against the local endpoint and real components (SoftHSM2,
+//! swtpm, botocore, aws-sdk-rust) through the one support module.
+
+mod support;
+
+mod aws_sdk_rust;
+mod cache;
+mod certificate_commands;
+mod config_profile;
+mod credential_process;
+mod doctor;
+mod export_exec;
+mod key_formats;
+mod network_settings;
+mod pkcs11;
+mod sdk_clients;
+mod serve;
+mod sigv4_test_suite;
+mod tpm;
+mod update;
+mod wire_format;
