@@ -6,12 +6,10 @@ pub mod certificate;
 pub(crate) mod der;
 pub mod key_file;
 pub mod mldsa;
-#[allow(missing_docs, unreachable_pub)] // being split
 pub mod pkcs11;
 pub mod pkcs12;
 pub mod secret_prompt;
 mod signer;
-#[allow(missing_docs, unreachable_pub)] // being split
 pub mod tpm;
 
 use std::path::Path;

@@ -11,16 +11,16 @@ use super::uri::Pkcs11Uri;
 use crate::error::{Error, Result};
 
 /// The environment variable that may hold the token's user PIN.
-pub const PIN_ENV: &str = "PKCS11_PIN";
+pub(crate) const PIN_ENV: &str = "PKCS11_PIN";
 
 /// A PIN and where it came from (for error messages; never the PIN itself).
-pub struct Pin {
-    pub value: Zeroizing<String>,
-    pub origin: String,
+pub(crate) struct Pin {
+    pub(crate) value: Zeroizing<String>,
+    pub(crate) origin: String,
 }
 
 /// The user PIN for `token_label`, from the first source that has one.
-pub fn user_pin(uris: &[&Pkcs11Uri], input: &str, token_label: &str) -> Result<Pin> {
+pub(crate) fn user_pin(uris: &[&Pkcs11Uri], input: &str, token_label: &str) -> Result<Pin> {
     for uri in uris {
         if let Some(value) = &uri.pin_value {
             return Ok(Pin {
@@ -80,7 +80,7 @@ fn read_pin_source(source: &str, input: &str) -> Result<Pin> {
 }
 
 /// Asks on the controlling terminal with echo off; with no terminal, fails at once with `advice`.
-pub fn prompt(question: &str, input: &str, advice: &str) -> Result<Zeroizing<String>> {
+pub(crate) fn prompt(question: &str, input: &str, advice: &str) -> Result<Zeroizing<String>> {
     let no_terminal = |why: &str| {
         Error::bad_input(
             input,

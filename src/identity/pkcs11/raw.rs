@@ -15,7 +15,7 @@ use cryptoki_sys::{
 
 /// The module's own function table, reached through a second `dlopen` of the same file: the
 /// loader hands back the already-loaded library, so the calls share cryptoki's initialised state.
-pub struct RawModule {
+pub(crate) struct RawModule {
     // Keeps the library mapped for as long as the function pointers are used.
     _library: cryptoki_sys::Pkcs11,
     functions: CK_FUNCTION_LIST,
@@ -28,7 +28,7 @@ unsafe impl Sync for RawModule {}
 
 impl RawModule {
     /// Opens `path` again and reads its function list.
-    pub fn open(path: &Path) -> Result<RawModule, String> {
+    pub(crate) fn open(path: &Path) -> Result<RawModule, String> {
         // SAFETY: loading a PKCS#11 module runs its initialisers; this module is already loaded
         // in this process by cryptoki, so nothing new runs.
         let library = unsafe { cryptoki_sys::Pkcs11::new(path) }
@@ -51,7 +51,7 @@ impl RawModule {
     }
 
     /// Signs `data` with `key` in `session`, logging in for this one operation with `pin`.
-    pub fn sign_with_context_login(
+    pub(crate) fn sign_with_context_login(
         &self,
         session: CK_SESSION_HANDLE,
         mechanism: CK_MECHANISM_TYPE,

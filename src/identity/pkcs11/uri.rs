@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 /// The kind of object a URI's `type=` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectType {
+pub(crate) enum ObjectType {
     Cert,
     Private,
     Public,
@@ -29,7 +29,7 @@ impl ObjectType {
         })
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ObjectType::Cert => "cert",
             ObjectType::Private => "private",
@@ -43,25 +43,25 @@ impl ObjectType {
 /// A parsed `pkcs11:` URI. Text attributes are compared with the token's (space-trimmed) strings;
 /// `object` and `id` are raw bytes because tokens store them as bytes.
 #[derive(Default, Clone)]
-pub struct Pkcs11Uri {
-    pub token: Option<String>,
-    pub manufacturer: Option<String>,
-    pub model: Option<String>,
-    pub serial: Option<String>,
-    pub slot_id: Option<u64>,
-    pub slot_description: Option<String>,
-    pub slot_manufacturer: Option<String>,
-    pub library_manufacturer: Option<String>,
-    pub library_description: Option<String>,
+pub(crate) struct Pkcs11Uri {
+    pub(crate) token: Option<String>,
+    pub(crate) manufacturer: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) serial: Option<String>,
+    pub(crate) slot_id: Option<u64>,
+    pub(crate) slot_description: Option<String>,
+    pub(crate) slot_manufacturer: Option<String>,
+    pub(crate) library_manufacturer: Option<String>,
+    pub(crate) library_description: Option<String>,
     /// `major` or `major.minor`, as RFC 7512 writes it.
-    pub library_version: Option<(u8, u8)>,
-    pub object: Option<Vec<u8>>,
-    pub id: Option<Vec<u8>>,
-    pub object_type: Option<ObjectType>,
-    pub pin_value: Option<Zeroizing<String>>,
-    pub pin_source: Option<String>,
-    pub module_path: Option<String>,
-    pub module_name: Option<String>,
+    pub(crate) library_version: Option<(u8, u8)>,
+    pub(crate) object: Option<Vec<u8>>,
+    pub(crate) id: Option<Vec<u8>>,
+    pub(crate) object_type: Option<ObjectType>,
+    pub(crate) pin_value: Option<Zeroizing<String>>,
+    pub(crate) pin_source: Option<String>,
+    pub(crate) module_path: Option<String>,
+    pub(crate) module_name: Option<String>,
 }
 
 impl std::fmt::Debug for Pkcs11Uri {
@@ -72,13 +72,13 @@ impl std::fmt::Debug for Pkcs11Uri {
 }
 
 /// Whether `value` is a PKCS#11 URI rather than a file path.
-pub fn is_pkcs11_uri(value: &str) -> bool {
+pub(crate) fn is_pkcs11_uri(value: &str) -> bool {
     value.len() >= 7 && value[..7].eq_ignore_ascii_case("pkcs11:")
 }
 
 impl Pkcs11Uri {
     /// Parses `text`; `flag` names where it came from in errors (exit 2, pointing at the attribute).
-    pub fn parse(text: &str, flag: &str) -> Result<Pkcs11Uri> {
+    pub(crate) fn parse(text: &str, flag: &str) -> Result<Pkcs11Uri> {
         if !is_pkcs11_uri(text) {
             return Err(Error::invalid_argument(
                 flag,
@@ -195,7 +195,7 @@ impl Pkcs11Uri {
     }
 
     /// The URI with every attribute but the PIN, for messages and listings.
-    pub fn redacted(&self) -> String {
+    pub(crate) fn redacted(&self) -> String {
         let mut path: Vec<(&str, Vec<u8>)> = Vec::new();
         let mut text = |name: &'static str, value: &Option<String>| {
             if let Some(v) = value {
@@ -285,7 +285,7 @@ fn split_attribute<'a>(attribute: &'a str, flag: &str) -> Result<(&'a str, &'a s
 }
 
 /// Decodes `%XX` escapes; a bad escape is reported against its attribute.
-pub fn percent_decode(raw: &str, flag: &str, name: &str) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn percent_decode(raw: &str, flag: &str, name: &str) -> Result<Zeroizing<Vec<u8>>> {
     let bytes = raw.as_bytes();
     let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let mut i = 0;
@@ -342,7 +342,7 @@ fn parse_version(value: &str, flag: &str) -> Result<(u8, u8)> {
 
 /// Encodes `value` for a URI: RFC 3986 unreserved characters stay, everything else becomes `%XX`
 /// (all bytes when `every_byte`).
-pub fn percent_encode(value: &[u8], every_byte: bool) -> String {
+pub(crate) fn percent_encode(value: &[u8], every_byte: bool) -> String {
     let mut out = String::with_capacity(value.len() * 3);
     for &byte in value {
         let unreserved = byte.is_ascii_alphanumeric() || b"-._~".contains(&byte);

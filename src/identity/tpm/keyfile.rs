@@ -24,19 +24,19 @@ const OID_IMPORTABLE_KEY: [u8; 6] = [0x67, 0x81, 0x05, 0x0a, 0x01, 0x04];
 const OID_SEALED_DATA: [u8; 6] = [0x67, 0x81, 0x05, 0x0a, 0x01, 0x05];
 
 /// A loadable TPM key from a key file.
-pub struct TpmKeyFile {
+pub(crate) struct TpmKeyFile {
     /// Whether the file says the key has no password (absent means FALSE).
-    pub empty_auth: bool,
+    pub(crate) empty_auth: bool,
     /// 0x40000001 (owner hierarchy) or a persistent handle 0x81…
-    pub parent: u32,
+    pub(crate) parent: u32,
     /// TPM2B_PUBLIC, passed to TPM2_Load unchanged.
-    pub public: Vec<u8>,
+    pub(crate) public: Vec<u8>,
     /// TPM2B_PRIVATE, passed to TPM2_Load unchanged (encrypted by the TPM, but still kept tidy).
-    pub private: Zeroizing<Vec<u8>>,
+    pub(crate) private: Zeroizing<Vec<u8>>,
 }
 
 /// True when DER bytes start like a TPM key structure (for files given as DER, not PEM).
-pub fn looks_like_der_tpm_key(der: &[u8]) -> bool {
+pub(crate) fn looks_like_der_tpm_key(der: &[u8]) -> bool {
     let mut reader = Ber::new(der);
     let Ok((0x30, body)) = reader.next() else {
         return false;
@@ -46,7 +46,7 @@ pub fn looks_like_der_tpm_key(der: &[u8]) -> bool {
 }
 
 /// Parses the DER (BER-tolerant) body of a `TSS2 PRIVATE KEY` block; the error says what is wrong.
-pub fn parse(der: &[u8]) -> Result<TpmKeyFile, String> {
+pub(crate) fn parse(der: &[u8]) -> Result<TpmKeyFile, String> {
     let mut outer = Ber::new(der);
     let body = match outer.next()? {
         (0x30, body) => body,

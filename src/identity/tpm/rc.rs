@@ -2,24 +2,24 @@
 
 /// A response code split into its base code and what it points at (handle, parameter, session).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResponseCode(pub u32);
+pub(crate) struct ResponseCode(pub(crate) u32);
 
 /// `TPM_RC_INITIALIZE`: the TPM was reset and wants TPM2_Startup.
-pub const INITIALIZE: u32 = 0x100;
+pub(crate) const INITIALIZE: u32 = 0x100;
 /// `TPM_RC_HANDLE` (format one).
-pub const HANDLE: u32 = 0x08B;
+pub(crate) const HANDLE: u32 = 0x08B;
 /// `TPM_RC_AUTH_FAIL` (format one): a wrong password on a key subject to dictionary-attack lockout.
-pub const AUTH_FAIL: u32 = 0x08E;
+pub(crate) const AUTH_FAIL: u32 = 0x08E;
 /// `TPM_RC_BAD_AUTH` (format one): a wrong password on a key exempt from lockout (noDA).
-pub const BAD_AUTH: u32 = 0x0A2;
+pub(crate) const BAD_AUTH: u32 = 0x0A2;
 /// `TPM_RC_INTEGRITY` (format one): the private blob fails its integrity check under this parent.
-pub const INTEGRITY: u32 = 0x09F;
+pub(crate) const INTEGRITY: u32 = 0x09F;
 /// `TPM_RC_LOCKOUT`: dictionary-attack lockout in force.
-pub const LOCKOUT: u32 = 0x921;
+pub(crate) const LOCKOUT: u32 = 0x921;
 
 impl ResponseCode {
     /// The base code without the handle/parameter/session number (`0x98e` → `0x08e`).
-    pub fn base(self) -> u32 {
+    pub(crate) fn base(self) -> u32 {
         let code = self.0;
         if code & 0x80 != 0 {
             code & 0xBF
@@ -30,7 +30,7 @@ impl ResponseCode {
     }
 
     /// True when the TPM did not run the command and asks to send it again unchanged.
-    pub fn is_retry_later(self) -> bool {
+    pub(crate) fn is_retry_later(self) -> bool {
         matches!(
             self.base(),
             0x908 /* YIELDED */ | 0x90A /* TESTING */ | 0x922 /* RETRY */ | 0x920 /* NV_RATE */
@@ -38,13 +38,13 @@ impl ResponseCode {
     }
 
     /// True for a wrong password: never to be retried, since each try counts toward lockout.
-    pub fn is_wrong_password(self) -> bool {
+    pub(crate) fn is_wrong_password(self) -> bool {
         matches!(self.base(), AUTH_FAIL | BAD_AUTH)
     }
 
     /// True when an object we loaded is gone (TPM reset, resource-manager eviction): reloading
     /// the key and trying once more is the cure.
-    pub fn is_stale_object(self) -> bool {
+    pub(crate) fn is_stale_object(self) -> bool {
         let base = self.base();
         let points_at_handle = self.0 & 0x80 != 0 && self.0 & 0x40 == 0 && self.0 & 0x800 == 0;
         (base == HANDLE && points_at_handle)
@@ -53,7 +53,7 @@ impl ResponseCode {
     }
 
     /// The code's name, as the TPM specification spells it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self.base() {
             INITIALIZE => "TPM_RC_INITIALIZE",
             0x101 => "TPM_RC_FAILURE",
@@ -105,7 +105,7 @@ impl ResponseCode {
     }
 
     /// What to do about it, when there is something better to say than the name.
-    pub fn advice(self) -> &'static str {
+    pub(crate) fn advice(self) -> &'static str {
         match self.base() {
             AUTH_FAIL | BAD_AUTH => {
                 "wrong TPM key password; it was not retried (each wrong try counts toward the TPM's dictionary-attack lockout): check --tpm-key-password"

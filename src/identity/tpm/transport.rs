@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The environment variable naming the TPM, as AWS's helper reads it.
-pub const TPM_DEVICE_ENV: &str = "TPM_DEVICE";
+pub(crate) const TPM_DEVICE_ENV: &str = "TPM_DEVICE";
 
 /// How long a TPM may take to answer one command (RSA key creation on a slow TPM takes seconds).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -26,7 +26,7 @@ const MAX_RESPONSE: usize = 4096;
 
 /// A TPM to talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Device(PathBuf),
     Unix(PathBuf),
     Tcp { host: String, port: u16 },
@@ -44,7 +44,7 @@ impl std::fmt::Display for Target {
 
 impl Target {
     /// The TPM `spec` names (a `TPM_DEVICE` value), or why it cannot be used.
-    pub fn parse(spec: &str) -> Result<Target, String> {
+    pub(crate) fn parse(spec: &str) -> Result<Target, String> {
         let spec = spec.trim();
         if let Some(options) = spec.strip_prefix("swtpm:") {
             let mut host = "localhost".to_string();
@@ -105,7 +105,7 @@ impl Target {
     }
 
     /// `TPM_DEVICE` when set (or `device_override`), else the first device that exists.
-    pub fn choose(device_override: Option<&str>) -> Result<Target, String> {
+    pub(crate) fn choose(device_override: Option<&str>) -> Result<Target, String> {
         let from_env = std::env::var(TPM_DEVICE_ENV).ok();
         if let Some(spec) = device_override.or(from_env.as_deref()) {
             return Target::parse(spec).map_err(|e| format!("{TPM_DEVICE_ENV}={spec}: {e}"));
@@ -122,7 +122,7 @@ impl Target {
 }
 
 /// An open line to a TPM.
-pub enum Transport {
+pub(crate) enum Transport {
     Device(std::fs::File),
     Unix(UnixStream),
     Tcp(TcpStream),
@@ -130,7 +130,7 @@ pub enum Transport {
 
 impl Transport {
     /// Opens `target`; the error says what to check.
-    pub fn open(target: &Target) -> Result<Transport, String> {
+    pub(crate) fn open(target: &Target) -> Result<Transport, String> {
         match target {
             Target::Device(path) => std::fs::OpenOptions::new()
                 .read(true)
@@ -187,7 +187,7 @@ impl Transport {
     }
 
     /// Sends one command and returns the whole response.
-    pub fn transact(&mut self, command: &[u8]) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn transact(&mut self, command: &[u8]) -> std::io::Result<Vec<u8>> {
         match self {
             Transport::Device(file) => {
                 // The driver takes one command per write and gives the whole answer in one read.

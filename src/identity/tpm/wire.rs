@@ -3,53 +3,53 @@
 
 use zeroize::Zeroizing;
 
-pub const ST_NO_SESSIONS: u16 = 0x8001;
-pub const ST_SESSIONS: u16 = 0x8002;
+pub(crate) const ST_NO_SESSIONS: u16 = 0x8001;
+pub(crate) const ST_SESSIONS: u16 = 0x8002;
 /// The password authorization "session": the password travels in the clear, as the hmac field.
-pub const RS_PW: u32 = 0x4000_0009;
-pub const RH_OWNER: u32 = 0x4000_0001;
-pub const RH_NULL: u32 = 0x4000_0007;
-pub const ST_HASHCHECK: u16 = 0x8024;
+pub(crate) const RS_PW: u32 = 0x4000_0009;
+pub(crate) const RH_OWNER: u32 = 0x4000_0001;
+pub(crate) const RH_NULL: u32 = 0x4000_0007;
+pub(crate) const ST_HASHCHECK: u16 = 0x8024;
 
-pub const CC_CREATE_PRIMARY: u32 = 0x131;
-pub const CC_STARTUP: u32 = 0x144;
-pub const CC_LOAD: u32 = 0x157;
-pub const CC_SIGN: u32 = 0x15D;
-pub const CC_FLUSH_CONTEXT: u32 = 0x165;
-pub const CC_READ_PUBLIC: u32 = 0x173;
+pub(crate) const CC_CREATE_PRIMARY: u32 = 0x131;
+pub(crate) const CC_STARTUP: u32 = 0x144;
+pub(crate) const CC_LOAD: u32 = 0x157;
+pub(crate) const CC_SIGN: u32 = 0x15D;
+pub(crate) const CC_FLUSH_CONTEXT: u32 = 0x165;
+pub(crate) const CC_READ_PUBLIC: u32 = 0x173;
 
-pub const ALG_RSA: u16 = 0x0001;
-pub const ALG_SHA256: u16 = 0x000B;
-pub const ALG_SHA384: u16 = 0x000C;
-pub const ALG_SHA512: u16 = 0x000D;
-pub const ALG_NULL: u16 = 0x0010;
-pub const ALG_RSASSA: u16 = 0x0014;
-pub const ALG_ECDSA: u16 = 0x0018;
-pub const ALG_ECDAA: u16 = 0x001A;
-pub const ALG_ECC: u16 = 0x0023;
+pub(crate) const ALG_RSA: u16 = 0x0001;
+pub(crate) const ALG_SHA256: u16 = 0x000B;
+pub(crate) const ALG_SHA384: u16 = 0x000C;
+pub(crate) const ALG_SHA512: u16 = 0x000D;
+pub(crate) const ALG_NULL: u16 = 0x0010;
+pub(crate) const ALG_RSASSA: u16 = 0x0014;
+pub(crate) const ALG_ECDSA: u16 = 0x0018;
+pub(crate) const ALG_ECDAA: u16 = 0x001A;
+pub(crate) const ALG_ECC: u16 = 0x0023;
 
-pub const ECC_NIST_P256: u16 = 0x0003;
-pub const ECC_NIST_P384: u16 = 0x0004;
-pub const ECC_NIST_P521: u16 = 0x0005;
+pub(crate) const ECC_NIST_P256: u16 = 0x0003;
+pub(crate) const ECC_NIST_P384: u16 = 0x0004;
+pub(crate) const ECC_NIST_P521: u16 = 0x0005;
 
-pub const ATTR_USER_WITH_AUTH: u32 = 1 << 6;
-pub const ATTR_NO_DA: u32 = 1 << 10;
-pub const ATTR_RESTRICTED: u32 = 1 << 16;
-pub const ATTR_DECRYPT: u32 = 1 << 17;
-pub const ATTR_SIGN: u32 = 1 << 18;
+pub(crate) const ATTR_USER_WITH_AUTH: u32 = 1 << 6;
+pub(crate) const ATTR_NO_DA: u32 = 1 << 10;
+pub(crate) const ATTR_RESTRICTED: u32 = 1 << 16;
+pub(crate) const ATTR_DECRYPT: u32 = 1 << 17;
+pub(crate) const ATTR_SIGN: u32 = 1 << 18;
 
 /// The TPMT_PUBLIC of the standard ECC P-256 storage key (SRK) that tpm2-openssl, tpm2-tools
 /// and AWS's helper create under the owner hierarchy for key files whose parent is 0x40000001:
 /// ECC, SHA-256, fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|restricted|decrypt,
 /// AES-128-CFB, NULL scheme, NIST P-256, NULL kdf, empty unique.
-pub const OWNER_SRK_TEMPLATE: [u8; 26] = [
+pub(crate) const OWNER_SRK_TEMPLATE: [u8; 26] = [
     0x00, 0x23, 0x00, 0x0b, 0x00, 0x03, 0x04, 0x72, 0x00, 0x00, 0x00, 0x06, 0x00, 0x80, 0x00, 0x43,
     0x00, 0x10, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00,
 ];
 
 /// Builds a command: header, handles, an optional password authorization for the first handle,
 /// then the parameters. Zeroized on drop, since it may carry a password.
-pub fn command(
+pub(crate) fn command(
     code: u32,
     handles: &[u32],
     password: Option<&[u8]>,
@@ -84,32 +84,32 @@ pub fn command(
 }
 
 /// A TPM2B: two length bytes, then the bytes.
-pub fn tpm2b(out: &mut Vec<u8>, contents: &[u8]) {
+pub(crate) fn tpm2b(out: &mut Vec<u8>, contents: &[u8]) {
     out.extend_from_slice(&(contents.len() as u16).to_be_bytes());
     out.extend_from_slice(contents);
 }
 
 /// The response header's size field, for transports that read the header first.
-pub fn response_size(header: &[u8; 10]) -> usize {
+pub(crate) fn response_size(header: &[u8; 10]) -> usize {
     u32::from_be_bytes([header[2], header[3], header[4], header[5]]) as usize
 }
 
 /// A cursor over response bytes; running off the end is a malformed response, never a panic.
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
 /// A response or structure too short or inconsistent to parse.
 #[derive(Debug)]
-pub struct Malformed(pub String);
+pub(crate) struct Malformed(pub(crate) String);
 
 impl<'a> Reader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Reader { bytes, at: 0 }
     }
 
-    pub fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8], Malformed> {
+    pub(crate) fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8], Malformed> {
         let end = self
             .at
             .checked_add(len)
@@ -122,34 +122,34 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
-    pub fn u16(&mut self, what: &str) -> Result<u16, Malformed> {
+    pub(crate) fn u16(&mut self, what: &str) -> Result<u16, Malformed> {
         let b = self.take(2, what)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
-    pub fn u32(&mut self, what: &str) -> Result<u32, Malformed> {
+    pub(crate) fn u32(&mut self, what: &str) -> Result<u32, Malformed> {
         let b = self.take(4, what)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    pub fn tpm2b(&mut self, what: &str) -> Result<&'a [u8], Malformed> {
+    pub(crate) fn tpm2b(&mut self, what: &str) -> Result<&'a [u8], Malformed> {
         let len = self.u16(what)? as usize;
         self.take(len, what)
     }
 
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.bytes.len() - self.at
     }
 }
 
 /// A parsed response: its code and, on success, what follows the header.
-pub struct Response {
-    pub code: u32,
-    pub body: Vec<u8>,
+pub(crate) struct Response {
+    pub(crate) code: u32,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Splits a raw response into code and body, checking the size field.
-pub fn parse_response(raw: &[u8]) -> Result<Response, Malformed> {
+pub(crate) fn parse_response(raw: &[u8]) -> Result<Response, Malformed> {
     let mut reader = Reader::new(raw);
     let _tag = reader.u16("response tag")?;
     let size = reader.u32("response size")? as usize;
@@ -168,23 +168,23 @@ pub fn parse_response(raw: &[u8]) -> Result<Response, Malformed> {
 
 /// The key-specific part of a public area.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyParameters {
+pub(crate) enum KeyParameters {
     Ecc { curve: u16, x: Vec<u8>, y: Vec<u8> },
     Rsa { exponent: u32, modulus: Vec<u8> },
 }
 
 /// What we need of a TPMT_PUBLIC.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicArea {
-    pub attributes: u32,
+pub(crate) struct PublicArea {
+    pub(crate) attributes: u32,
     /// The signing scheme the key is fixed to (`ALG_NULL` when the caller chooses) and its hash.
-    pub scheme: u16,
-    pub scheme_hash: u16,
-    pub key: KeyParameters,
+    pub(crate) scheme: u16,
+    pub(crate) scheme_hash: u16,
+    pub(crate) key: KeyParameters,
 }
 
 /// Parses a TPMT_PUBLIC (without the TPM2B length).
-pub fn parse_public(bytes: &[u8]) -> Result<PublicArea, Malformed> {
+pub(crate) fn parse_public(bytes: &[u8]) -> Result<PublicArea, Malformed> {
     let mut r = Reader::new(bytes);
     let object_type = r.u16("type")?;
     let _name_alg = r.u16("nameAlg")?;
@@ -241,7 +241,7 @@ pub fn parse_public(bytes: &[u8]) -> Result<PublicArea, Malformed> {
 }
 
 /// Parses a TPM2B_PUBLIC (length-prefixed TPMT_PUBLIC), checking the length.
-pub fn parse_public_2b(bytes: &[u8]) -> Result<PublicArea, Malformed> {
+pub(crate) fn parse_public_2b(bytes: &[u8]) -> Result<PublicArea, Malformed> {
     let mut r = Reader::new(bytes);
     let inner = r.tpm2b("TPM2B_PUBLIC")?;
     if r.remaining() != 0 {
