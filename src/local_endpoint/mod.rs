@@ -11,12 +11,7 @@
 //! In process: [`start`] runs it on a background thread and returns a [`RunningEndpoint`].
 //! As a command: `rolesanywhere-helper local-endpoint` ([`run_cli`]).
 
-mod canonical;
-pub mod chain;
-mod record;
-mod response;
 mod tls;
-mod verify;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -34,16 +29,14 @@ use hyper::{Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use time::OffsetDateTime;
 
-pub use record::{Outcome, VerificationRecord};
+pub use rolesanywhere_verifier::{DEFAULT_MAX_CLOCK_SKEW, Outcome, VerificationRecord};
 pub use tls::TlsIdentity;
 
 use crate::cli::LocalEndpointArgs;
 use crate::error::{Error, Result};
-use response::ErrorReply;
-use verify::{Request, VerifierConfig};
-
-/// The clock skew the real service tolerates.
-pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+use rolesanywhere_verifier::chain;
+use rolesanywhere_verifier::response::{self, ErrorReply};
+use rolesanywhere_verifier::verify::{self, Request, VerifierConfig};
 
 /// Records kept in memory; older ones are dropped (the request log keeps them all).
 pub const MAX_RECORDS_IN_MEMORY: usize = 10_000;

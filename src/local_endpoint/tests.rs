@@ -10,12 +10,12 @@ use rcgen::{
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::response::{ErrorReply, Grant};
-use super::verify::{self, Request, VerifierConfig};
 use super::*;
 use crate::cli::DemoKeyType;
 use crate::sigv4x509::{self, CreateSessionParams, SigningIdentity};
 use crate::throwaway_pki::{self, GeneratedKey, KeyKind};
+use rolesanywhere_verifier::response::{ErrorReply, Grant};
+use rolesanywhere_verifier::verify::{self, Request, VerifierConfig};
 
 const TA: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/ta";
 const PROFILE: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p";

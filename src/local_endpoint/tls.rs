@@ -159,7 +159,7 @@ fn throwaway_identity() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'
 
 /// A random positive 16-byte serial number.
 pub fn random_serial() -> Result<rcgen::SerialNumber> {
-    let mut bytes = super::response::random_bytes(16)
+    let mut bytes = rolesanywhere_verifier::response::random_bytes(16)
         .map_err(|_| Error::Internal("the random source failed".into()))?;
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Ok(rcgen::SerialNumber::from_slice(&bytes))
