@@ -18,7 +18,7 @@ pub mod export;
 pub mod input_file;
 pub mod inputs;
 pub mod key_source;
-pub mod local_endpoint;
+pub mod local_endpoint_command;
 pub mod output;
 pub mod pkcs12_bundle;
 pub mod private_file;
@@ -29,7 +29,6 @@ pub mod secret_prompt;
 pub mod serve;
 pub mod session;
 pub mod sigv4x509;
-pub mod throwaway_pki;
 pub mod tls;
 pub mod update;
 

@@ -61,7 +61,7 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
         }
         Command::LocalEndpoint(args) => {
             init_logging(args.debug);
-            rolesanywhere_helper::local_endpoint::run_cli(&args)?;
+            rolesanywhere_helper::local_endpoint_command::run(&args)?;
             Ok(Vec::new())
         }
         Command::Demo(args) => {

@@ -16,7 +16,7 @@ use aws_credential_types::provider::ProvideCredentials as _;
 use aws_smithy_http_client::tls;
 use common::*;
 use long_running::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 /// Set in the child process that runs the container provider (see below).
 const CHILD_ENV: &str = "RAH_TEST_AWS_SDK_RUST_CHILD";

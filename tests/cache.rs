@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 fn cached_run(
     endpoint: &LocalEndpoint,

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 use sha2::{Digest, Sha256};
 
 /// The message sign-string signs, built here from the openssl view of the public key.

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 fn write_config(
     pki: &Pki,

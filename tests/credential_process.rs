@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::{CertSpec, KeyKind};
+use rolesanywhere_testbed::pki::{CertSpec, KeyKind};
 use time::OffsetDateTime;
 
 /// The access key id the endpoint says it issued in its last record.
@@ -521,8 +521,7 @@ fn local_problems_fail_before_any_network_call() {
 fn refusals_by_the_endpoint_fail_cleanly_with_the_services_reason() {
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
-    let stranger_ca =
-        rolesanywhere_helper::throwaway_pki::Authority::root("Some Other CA").unwrap();
+    let stranger_ca = rolesanywhere_testbed::pki::Authority::root("Some Other CA").unwrap();
     let stranger = pki.leaf_from(
         &stranger_ca,
         "stranger",

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::{Authority, CertSpec, KeyKind};
+use rolesanywhere_testbed::pki::{Authority, CertSpec, KeyKind};
 use time::OffsetDateTime;
 
 /// Runs doctor --json; returns the exit code and each check's status by name.

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 fn export(endpoint: &LocalEndpoint, leaf: &Leaf, format: &str) -> String {
     // credential_process_args starts with the command name: swap it for export.

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 /// Runs the helper in a new session (`setsid`), so it has no terminal to prompt on.
 fn helper_without_terminal(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
@@ -160,7 +160,7 @@ fn pkcs12_bundles_modern_and_legacy_with_and_without_password() {
         &intermediate,
         "p12leaf",
         KeyKind::EcP256,
-        &rolesanywhere_helper::throwaway_pki::CertSpec::leaf("p12leaf"),
+        &rolesanywhere_testbed::pki::CertSpec::leaf("p12leaf"),
     );
     let chain = pki.path("p12-chain.pem");
     std::fs::write(&chain, intermediate.cert_pem()).unwrap();
@@ -393,8 +393,8 @@ fn the_terminal_prompt_takes_the_password_and_allows_three_tries() {
 
 #[test]
 fn ml_dsa_keys_in_every_form_get_credentials_and_sign_like_aws_helper() {
-    use rolesanywhere_helper::key_source::MlDsaLevel;
-    use rolesanywhere_helper::throwaway_pki::{CertSpec, GeneratedKey, MlDsaForm};
+    use rolesanywhere_testbed::pki::MlDsaLevel;
+    use rolesanywhere_testbed::pki::{CertSpec, GeneratedKey, MlDsaForm};
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     for (level, form) in [

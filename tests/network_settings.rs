@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 /// A listener that answers every connection with 502 and reports each request line it read.
 fn fake_proxy() -> (String, mpsc::Receiver<String>) {

@@ -750,7 +750,7 @@ fn module_and_uri_mistakes_get_one_clear_line() {
 
     // File keys never need a PKCS#11 library.
     let pki = Pki::new();
-    let leaf = pki.leaf("file", rolesanywhere_helper::throwaway_pki::KeyKind::EcP256);
+    let leaf = pki.leaf("file", rolesanywhere_testbed::pki::KeyKind::EcP256);
     let output = helper_without_pin(
         &strs(&[vec!["sign-string".to_string()], leaf_args(&leaf)].concat()),
         &[],

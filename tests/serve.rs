@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use long_running::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/";
 const ROLE_NAME: &str = "test-role";

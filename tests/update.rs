@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::*;
 use long_running::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 
 /// A credentials file with what other tools leave there: comments, blank lines, CRLF-free
 /// sections before and after ours, and our section with a key of its own.

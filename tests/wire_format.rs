@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::Path;
 
 use common::*;
-use rolesanywhere_helper::throwaway_pki::KeyKind;
+use rolesanywhere_testbed::pki::KeyKind;
 use sha2::{Digest, Sha256};
 
 struct Captured {

@@ -3,6 +3,8 @@
 //! up at an overall deadline so a command never hangs.
 
 mod direct;
+#[cfg(test)]
+mod testbed_tests;
 
 use std::time::{Duration, Instant};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rolesanywhere_helper::throwaway_pki::{Authority, CertSpec, GeneratedKey, KeyKind};
+use rolesanywhere_testbed::pki::{Authority, CertSpec, GeneratedKey, KeyKind};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rolesanywhere-helper");
 pub const TRUST_ANCHOR_ARN: &str =

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use rolesanywhere_helper::local_endpoint::{
-    self, EndpointConfig, FaultPlan, Outcome, RunningEndpoint, VerificationRecord,
+use rolesanywhere_testbed::{
+    EndpointConfig, FaultPlan, Outcome, RunningEndpoint, VerificationRecord,
 };
 
 use crate::common::*;
@@ -33,7 +33,7 @@ impl InProcessEndpoint {
             PROFILE_ARN,
             vec![ROLE_ARN.to_string()],
         );
-        let running = local_endpoint::start(config).expect("start the local endpoint");
+        let running = rolesanywhere_testbed::start(config).expect("start the local endpoint");
         let tls_ca = pki.path(&format!("in-process-tls-ca-{}.pem", next_unique()));
         std::fs::write(&tls_ca, running.tls_ca_pem().expect("throwaway TLS CA")).unwrap();
         let url = running.url();
