@@ -410,4 +410,38 @@ mod tests {
         assert!(verify_request_signature(&leaf_key, MESSAGE, wrong.to_der().as_bytes()).is_err());
         assert!(verify_request_signature(&leaf_key, MESSAGE, b"\x30\x00").is_err());
     }
+
+    #[test]
+    fn verifies_ml_dsa_signatures_with_an_empty_context() {
+        use ml_dsa::{ExpandedSigningKey, MlDsa65, Seed};
+        let key = ExpandedSigningKey::<MlDsa65>::from_seed(&Seed::from([7u8; 32]));
+        let encoded = key.verifying_key().encode().to_vec();
+        assert_eq!(encoded.len(), MlDsaLevel::L65.public_key_len());
+        let signature = key
+            .sign_deterministic(MESSAGE, &[])
+            .unwrap()
+            .encode()
+            .to_vec();
+        let leaf_key = LeafKey::MlDsa {
+            level: MlDsaLevel::L65,
+            encoded: encoded.clone(),
+        };
+        assert_eq!(leaf_key.describe(), "ML-DSA-65");
+        verify_request_signature(&leaf_key, MESSAGE, &signature).unwrap();
+        assert!(verify_request_signature(&leaf_key, b"other", &signature).is_err());
+        // A signature made with a context is not the one AWS4-X509-MLDSA means.
+        let with_context = key
+            .sign_deterministic(MESSAGE, b"ctx")
+            .unwrap()
+            .encode()
+            .to_vec();
+        assert!(verify_request_signature(&leaf_key, MESSAGE, &with_context).is_err());
+        // A key of another level, or a truncated signature, never verifies (and never panics).
+        let other_level = LeafKey::MlDsa {
+            level: MlDsaLevel::L44,
+            encoded,
+        };
+        assert!(verify_request_signature(&other_level, MESSAGE, &signature).is_err());
+        assert!(verify_request_signature(&leaf_key, MESSAGE, &signature[1..]).is_err());
+    }
 }
