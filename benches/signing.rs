@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use rolesanywhere_helper::identity::{Digest, Signer, key_file as file};
-use rolesanywhere_helper::throwaway_pki::{GeneratedKey, KeyKind};
+use rolesanywhere_testbed::pki::{GeneratedKey, KeyKind};
 
 fn main() {
     let message = vec![b'x'; 180];

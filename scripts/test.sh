@@ -44,6 +44,24 @@ export RAH_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo fmt --all -- --check
 ./scripts/check-stages.sh
-cargo clippy --all-targets --quiet -- -D warnings
-# Plain `cargo test`: benches (bench/run.sh) are measured, not run as tests.
-cargo test
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# The verifier and the test bed must never depend on the helper they verify: "shares no code
+# with the signer" is a fact of the dependency graph, checked here (dev-dependencies aside).
+for crate in rolesanywhere-verifier rolesanywhere-testbed; do
+    # A dependency on the helper is also a cycle (the helper depends on both), which makes
+    # cargo tree itself fail: that fails the check too.
+    if ! tree=$(cargo tree -p "$crate" -e normal,build --prefix none 2>&1); then
+        echo "test.sh: cannot list the dependencies of $crate (does it depend on rolesanywhere-helper?):" >&2
+        echo "$tree" >&2
+        exit 1
+    fi
+    if grep -q '^rolesanywhere-helper ' <<<"$tree"; then
+        echo "test.sh: $crate depends on rolesanywhere-helper; it must share no code with the signer it verifies" >&2
+        cargo tree -p "$crate" -e normal,build -i rolesanywhere-helper >&2 || true
+        exit 1
+    fi
+done
+
+# Every crate's tests; benches (bench/run.sh) are measured, not run as tests.
+cargo test --workspace

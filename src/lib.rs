@@ -16,14 +16,10 @@ pub mod credentials;
 pub mod daemon;
 pub mod error;
 pub mod identity;
-#[allow(missing_docs, unreachable_pub)] // moving to its own crate
-pub mod local_endpoint;
 pub mod output;
 pub mod session;
 pub mod settings;
 pub mod sigv4x509;
 pub mod support;
-#[allow(missing_docs, unreachable_pub)] // moving to its own crate
-pub mod throwaway_pki;
 
 pub use error::{Error, ExitClass, Result};

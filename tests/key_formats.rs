@@ -391,8 +391,7 @@ fn the_terminal_prompt_takes_the_password_and_allows_three_tries() {
 
 #[test]
 fn ml_dsa_keys_in_every_form_get_credentials_and_sign_like_aws_helper() {
-    use crate::support::testbed::{CertSpec, GeneratedKey, MlDsaForm};
-    use rolesanywhere_helper::identity::MlDsaLevel;
+    use crate::support::testbed::{CertSpec, GeneratedKey, MlDsaForm, MlDsaLevel};
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
     for (level, form) in [
@@ -461,7 +460,8 @@ fn ml_dsa_keys_in_every_form_get_credentials_and_sign_like_aws_helper() {
         "{}",
         String::from_utf8_lossy(&signed.stderr)
     );
-    let public_key = &key.spki_der[key.spki_der.len() - MlDsaLevel::L65.public_key_len()..];
+    let public_key = &key.spki_der
+        [key.spki_der.len() - rolesanywhere_helper::identity::MlDsaLevel::L65.public_key_len()..];
     let check = format!(
         "from dilithium_py.ml_dsa import ML_DSA_65\nprint(ML_DSA_65.verify(bytes.fromhex('{}'), b'AWS Roles Anywhere Credential Helper Signing Test1', bytes.fromhex('{}'), ctx=b''))",
         hex::encode(public_key),

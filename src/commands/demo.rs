@@ -12,11 +12,11 @@ use zeroize::Zeroizing;
 
 use crate::cli::{DemoArgs, DemoKeyType};
 use crate::error::{Error, Result};
-use crate::local_endpoint::{self, EndpointConfig, VerificationRecord};
 use crate::settings::client::ClientOptions;
 use crate::settings::credentials::{CacheSettings, CredentialSettings, RequestSettings};
 use crate::settings::identity::IdentitySpec;
-use crate::throwaway_pki::{Authority, CertSpec, GeneratedKey, KeyKind};
+use rolesanywhere_testbed::pki::{Authority, CertSpec, GeneratedKey, KeyKind};
+use rolesanywhere_testbed::{EndpointConfig, Outcome, VerificationRecord};
 
 /// The demo's trust anchor.
 pub const DEMO_TRUST_ANCHOR_ARN: &str =
@@ -157,7 +157,7 @@ pub fn run(args: &DemoArgs) -> Result<Zeroizing<String>> {
     let cert_path = dir.write("client-cert.pem", pki.leaf_cert_pem.as_bytes(), 0o644)?;
     let key_path = dir.write("client-key.pem", pki.leaf_key_pem.as_bytes(), 0o600)?;
 
-    let endpoint = local_endpoint::start(EndpointConfig::new(
+    let endpoint = rolesanywhere_testbed::start(EndpointConfig::new(
         pki.ca_cert_pem.as_bytes(),
         DEMO_TRUST_ANCHOR_ARN,
         DEMO_PROFILE_ARN,
@@ -187,7 +187,7 @@ pub fn run(args: &DemoArgs) -> Result<Zeroizing<String>> {
     let record = records
         .iter()
         .rev()
-        .find(|r| r.outcome == local_endpoint::Outcome::Issued)
+        .find(|r| r.outcome == Outcome::Issued)
         .ok_or_else(|| Error::Internal("the local endpoint recorded no issued session".into()))?;
 
     let mut out = Zeroizing::new(String::new());

@@ -156,8 +156,17 @@ pub fn verify(level: MlDsaLevel, public_key: &[u8], message: &[u8], signature: &
 mod tests {
     use super::*;
     use crate::identity::{Digest, Signer, key_file as file};
-    use crate::throwaway_pki::{GeneratedKey, MlDsaForm};
+    use rolesanywhere_testbed::pki::{GeneratedKey, MlDsaForm};
     use sha2::Digest as _;
+
+    /// The test bed's name for the same parameter set (it shares no types with the helper).
+    fn pki(level: MlDsaLevel) -> rolesanywhere_testbed::pki::MlDsaLevel {
+        match level {
+            MlDsaLevel::L44 => rolesanywhere_testbed::pki::MlDsaLevel::L44,
+            MlDsaLevel::L65 => rolesanywhere_testbed::pki::MlDsaLevel::L65,
+            MlDsaLevel::L87 => rolesanywhere_testbed::pki::MlDsaLevel::L87,
+        }
+    }
 
     /// Known answers from dilithium-py, an independent FIPS 204 implementation
     /// (`certs/make-mldsa-kat.py`), for keys read from each PKCS#8 form.
@@ -173,7 +182,7 @@ mod tests {
         for level in [MlDsaLevel::L44, MlDsaLevel::L65, MlDsaLevel::L87] {
             let expected = &kat["vectors"][level.name()];
             for form in [MlDsaForm::Seed, MlDsaForm::Expanded, MlDsaForm::Both] {
-                let generated = GeneratedKey::ml_dsa(level, form, &seed).unwrap();
+                let generated = GeneratedKey::ml_dsa(pki(level), form, &seed).unwrap();
                 let key = file::parse(&generated.pkcs8_der, "kat").unwrap();
                 let PublicKey::MlDsa { encoded, .. } = key.public_key() else {
                     panic!("not ML-DSA")
@@ -212,7 +221,7 @@ mod tests {
         assert!(MlDsaKey::from_private_key(MlDsaLevel::L65, &[0x04, 0x03, 1, 2, 3], "k").is_err());
         assert!(MlDsaKey::from_private_key(MlDsaLevel::L65, &[0x05, 0x00], "k").is_err());
         // A seed that does not match the expanded key next to it.
-        let a = GeneratedKey::ml_dsa(MlDsaLevel::L44, MlDsaForm::Both, &[1; 32]).unwrap();
+        let a = GeneratedKey::ml_dsa(pki(MlDsaLevel::L44), MlDsaForm::Both, &[1; 32]).unwrap();
         let mut tampered = a.pkcs8_der.to_vec();
         let at = tampered.windows(32).position(|w| w == [1u8; 32]).unwrap();
         tampered[at] ^= 0xff;

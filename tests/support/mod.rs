@@ -27,14 +27,14 @@ pub use softhsm::*;
 pub use swtpm::*;
 pub use table::*;
 
-/// The library's throwaway PKI (certificates and keys made at test time).
+/// The test bed's throwaway PKI (certificates and keys made at test time).
 pub mod testbed {
-    pub use rolesanywhere_helper::throwaway_pki::*;
+    pub use rolesanywhere_testbed::pki::*;
 }
 
-/// The library's local Roles Anywhere endpoint (verifies requests, issues fake credentials).
+/// The test bed's local Roles Anywhere endpoint (verifies requests, issues fake credentials).
 pub mod verifier {
-    pub use rolesanywhere_helper::local_endpoint::*;
+    pub use rolesanywhere_testbed::*;
 }
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rolesanywhere-helper");

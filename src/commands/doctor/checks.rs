@@ -40,7 +40,7 @@ pub(super) fn profile(cert: &Certificate) -> Check {
             );
         }
     };
-    match crate::local_endpoint::chain::check_leaf_profile(&parsed) {
+    match rolesanywhere_verifier::check_leaf_profile(&parsed) {
         Ok(()) => Check::pass(
             "certificate profile",
             "X.509 v3, not a CA, digitalSignature, signed with SHA-256 or stronger",
@@ -70,7 +70,7 @@ pub(super) fn chain(
     };
     let anchors = match crate::support::input_file::read(anchor_path, "--trust-anchor-ca")
         .map_err(|e| e.to_string())
-        .and_then(|bytes| crate::local_endpoint::chain::load_anchors(&bytes))
+        .and_then(|bytes| rolesanywhere_verifier::load_anchors(&bytes))
     {
         Ok(anchors) => anchors,
         Err(why) => {
@@ -83,7 +83,7 @@ pub(super) fn chain(
         }
     };
     let ders: Vec<Vec<u8>> = intermediates.iter().map(|c| c.der.clone()).collect();
-    match crate::local_endpoint::chain::verify_chain(&leaf.der, &ders, &anchors, now) {
+    match rolesanywhere_verifier::verify_chain(&leaf.der, &ders, &anchors, now) {
         Ok(verified) => {
             let mut path = vec![leaf.subject.clone()];
             path.extend(verified.path_subjects.iter().cloned());

@@ -7,34 +7,49 @@ use std::time::Duration;
 use base64::Engine as _;
 use time::OffsetDateTime;
 
-use super::canonical::{self, printable};
-use super::chain::{self, TrustAnchor};
-use super::record::VerificationRecord;
-use super::response::{ErrorReply, Grant};
+use crate::canonical::{self, printable};
+use crate::chain::{self, TrustAnchor};
+use crate::record::VerificationRecord;
+use crate::response::{ErrorReply, Grant};
+use crate::signatures::verify_request_signature;
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// The clock skew the real service tolerates.
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
 /// What the verifier trusts and knows of.
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
+    /// The trust anchor's CA certificates.
     pub anchors: Vec<TrustAnchor>,
+    /// The one trust anchor that exists.
     pub trust_anchor_arn: String,
+    /// The one profile that exists.
     pub profile_arn: String,
+    /// The roles the profile allows.
     pub role_arns: Vec<String>,
     /// The trust anchor ARN's region, which the credential scope must name.
     pub region: String,
+    /// The trust anchor ARN's account.
     pub account: String,
+    /// The largest accepted difference between `X-Amz-Date` and the verifier's clock.
     pub max_clock_skew: Duration,
 }
 
 /// A received request: header names lower-case, values as received (visible ASCII).
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
+    /// The HTTP method.
     pub method: &'a str,
+    /// The path, as received (not decoded).
     pub path: &'a str,
+    /// The raw query string, without the `?`.
     pub query: Option<&'a str>,
+    /// `(lower-case name, value)` pairs, repeated headers as separate pairs.
     pub headers: &'a [(String, String)],
+    /// The whole body.
     pub body: &'a [u8],
 }
 
@@ -63,10 +78,15 @@ impl Request<'_> {
 /// A parsed ARN: `arn:<partition>:<service>:<region>:<account>:<resource>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arn {
+    /// `aws`, `aws-cn`, `aws-us-gov`...
     pub partition: String,
+    /// `rolesanywhere`, `iam`...
     pub service: String,
+    /// Empty for global services.
     pub region: String,
+    /// The 12-digit account.
     pub account: String,
+    /// `trust-anchor/<id>`, `role/<name>`...
     pub resource: String,
 }
 
@@ -294,7 +314,7 @@ pub fn verify(
             "X-Amz-Date {amz_date} is {}s {} the endpoint's clock ({}); at most {max_skew}s allowed",
             skew.abs(),
             if skew > 0 { "ahead of" } else { "behind" },
-            crate::support::timestamp::iso8601(now)
+            crate::iso8601(now)
         )));
     }
     if auth.date != amz_date[..8] {
@@ -362,7 +382,7 @@ pub fn verify(
         )));
     }
     let string_to_sign = record.string_to_sign.as_deref().unwrap_or_default();
-    chain::verify_request_signature(
+    verify_request_signature(
         &verified.leaf_key,
         string_to_sign.as_bytes(),
         &auth.signature,

@@ -1,8 +1,9 @@
 //! The verifier's own SigV4-X509 canonicalization: `Authorization` parsing, canonical query,
 //! canonical headers, canonical request and string to sign, rebuilt from what was received.
 //!
-//! Written apart from [`crate::sigv4x509`] on purpose: the signer and the verifier share no code,
-//! so a canonicalization bug cannot hide by being made identically on both sides.
+//! Written apart from the helper's signer (`rolesanywhere_helper::sigv4x509`) on purpose: the
+//! signer and the verifier share no code (this crate does not depend on the helper's), so a
+//! canonicalization bug cannot hide by being made identically on both sides.
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
@@ -13,16 +14,21 @@ pub const REQUIRED_SIGNED_HEADERS: &[&str] = &["content-type", "host", "x-amz-da
 /// `<ALG> Credential=<serial>/<date>/<region>/<service>/aws4_request, SignedHeaders=<list>, Signature=<hex>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
+    /// The signing algorithm, e.g. `AWS4-X509-ECDSA-SHA256`.
     pub algorithm: String,
     /// The certificate serial, in decimal.
     pub serial: String,
     /// `YYYYMMDD`.
     pub date: String,
+    /// The credential scope's region.
     pub region: String,
+    /// The credential scope's service (`rolesanywhere`).
     pub service: String,
+    /// The credential scope's last part (`aws4_request`).
     pub terminator: String,
     /// Lower-case names, in the order given (checked sorted and unique).
     pub signed_headers: Vec<String>,
+    /// The signature bytes, hex-decoded.
     pub signature: Vec<u8>,
 }
 
@@ -489,10 +495,7 @@ mod tests {
         ] {
             assert!(parse_amz_date(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            crate::support::timestamp::iso8601(t),
-            "2015-08-30T12:36:00Z"
-        );
+        assert_eq!(crate::iso8601(t), "2015-08-30T12:36:00Z");
     }
 
     #[test]

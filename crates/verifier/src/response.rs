@@ -4,17 +4,21 @@
 use base64::Engine as _;
 use time::OffsetDateTime;
 
-use crate::support::timestamp::iso8601;
+use crate::iso8601;
 
 /// An error answer: HTTP status, `X-Amzn-ErrorType` and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorReply {
+    /// The HTTP status.
     pub status: u16,
+    /// The `X-Amzn-ErrorType`, e.g. `AccessDeniedException`.
     pub error_type: String,
+    /// The message, as the body's `message` carries it.
     pub message: String,
 }
 
 impl ErrorReply {
+    /// An error answer of any status and type.
     pub fn new(status: u16, error_type: &str, message: impl Into<String>) -> Self {
         ErrorReply {
             status,
@@ -79,14 +83,16 @@ pub fn error_type_for_status(status: u16) -> &'static str {
     }
 }
 
-/// Random bytes from the OS, through ring.
+/// Random bytes from the operating system (getrandom: a system call, no file or socket).
 pub fn random_bytes(n: usize) -> Result<Vec<u8>, ErrorReply> {
-    crate::support::random::bytes(n)
-        .map_err(|_| ErrorReply::for_status(500, "the endpoint's random source failed"))
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes)
+        .map_err(|_| ErrorReply::for_status(500, "the endpoint's random source failed"))?;
+    Ok(bytes)
 }
 
 /// `n` characters drawn uniformly from `alphabet` (at most 256 symbols), by rejection sampling.
-pub fn random_string(n: usize, alphabet: &[u8]) -> Result<String, ErrorReply> {
+fn random_string(n: usize, alphabet: &[u8]) -> Result<String, ErrorReply> {
     let limit = 256 - (256 % alphabet.len());
     let mut out = String::with_capacity(n);
     while out.len() < n {
@@ -111,7 +117,7 @@ pub fn random_uuid() -> Result<String, ErrorReply> {
 }
 
 /// `8-4-4-4-12` hex of the first 16 bytes.
-pub fn uuid_text(b: &[u8]) -> String {
+fn uuid_text(b: &[u8]) -> String {
     let h = hex::encode(&b[..16]);
     format!(
         "{}-{}-{}-{}-{}",
@@ -126,7 +132,9 @@ pub fn uuid_text(b: &[u8]) -> String {
 /// What a verified request is granted.
 #[derive(Debug, Clone)]
 pub struct Grant {
+    /// The role assumed.
     pub role_arn: String,
+    /// How long the credentials last.
     pub duration_seconds: u32,
     /// The role session name: the one asked for, else the certificate serial in hex.
     pub session_name: String,
@@ -134,7 +142,9 @@ pub struct Grant {
     pub source_identity: String,
     /// Seeds the stable subject id.
     pub leaf_subject: String,
+    /// The trust anchor's region.
     pub region: String,
+    /// The role ARN's partition.
     pub partition: String,
     /// The trust anchor's account.
     pub account: String,
@@ -142,8 +152,11 @@ pub struct Grant {
 
 /// The credentials issued for a grant, and the response body that carries them.
 pub struct Issued {
+    /// The access key id (the secret key and the session token are only in the body).
     pub access_key_id: String,
+    /// When the credentials expire.
     pub expiration: OffsetDateTime,
+    /// The 201 response body.
     pub body: Vec<u8>,
 }
 

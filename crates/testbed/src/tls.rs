@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 pub struct TlsIdentity {
     /// The server certificate first, then any intermediates.
     pub cert_chain_pem: Vec<u8>,
+    /// The private key: PKCS#8, PKCS#1 RSA or SEC1 EC.
     pub key_pem: Zeroizing<Vec<u8>>,
 }
 
@@ -28,13 +29,13 @@ impl std::fmt::Debug for TlsIdentity {
 }
 
 /// The server configuration, and the throwaway CA's PEM when one was made.
-pub struct ServerTls {
-    pub config: Arc<rustls::ServerConfig>,
-    pub ca_pem: Option<String>,
+pub(crate) struct ServerTls {
+    pub(crate) config: Arc<rustls::ServerConfig>,
+    pub(crate) ca_pem: Option<String>,
 }
 
 /// Builds the TLS server configuration from `identity`, or from a throwaway CA and certificate.
-pub fn server_tls(identity: Option<&TlsIdentity>) -> Result<ServerTls> {
+pub(crate) fn server_tls(identity: Option<&TlsIdentity>) -> Result<ServerTls> {
     let (chain, key, ca_pem) = match identity {
         Some(identity) => {
             let (chain, key) = parse_identity(identity)?;
@@ -158,9 +159,9 @@ fn throwaway_identity() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'
 }
 
 /// A random positive 16-byte serial number.
-pub fn random_serial() -> Result<rcgen::SerialNumber> {
-    let mut bytes = super::response::random_bytes(16)
-        .map_err(|_| Error::Internal("the random source failed".into()))?;
+fn random_serial() -> Result<rcgen::SerialNumber> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| Error::Internal("the random source failed".into()))?;
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Ok(rcgen::SerialNumber::from_slice(&bytes))
 }
