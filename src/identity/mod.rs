@@ -4,6 +4,7 @@
 
 pub mod certificate;
 pub(crate) mod der;
+mod encrypted_pkcs8;
 pub mod key_file;
 pub mod mldsa;
 pub mod pkcs11;

@@ -6,6 +6,7 @@
 mod endpoint;
 mod pki;
 mod signer_against_verifier;
+mod tampered_requests;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
