@@ -1,7 +1,6 @@
 //! Encrypted PKCS#8 keys (`ENCRYPTED PRIVATE KEY`): recognising them, naming the schemes that
 //! cannot be decrypted, and decrypting PBES2 with the password given or asked for.
 
-use super::key_file::{FileKey, from_pkcs8};
 use crate::error::{Error, Result};
 use crate::identity::secret_prompt::{self, PasswordSource};
 
@@ -57,12 +56,13 @@ fn unsupported_encryption(der: &[u8]) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
-/// Decrypts an `ENCRYPTED PRIVATE KEY` (PBES2: PBKDF2 with HMAC-SHA1/SHA-2 or scrypt, AES-CBC).
-pub(crate) fn from_encrypted_pkcs8(
+/// Decrypts an `ENCRYPTED PRIVATE KEY` into its PKCS#8 `PrivateKeyInfo` (PBES2: PBKDF2 with
+/// HMAC-SHA1/SHA-2 or scrypt, AES-CBC).
+pub(crate) fn decrypt(
     der: &[u8],
     input: &str,
     password: PasswordSource<'_>,
-) -> Result<FileKey> {
+) -> Result<pkcs8::SecretDocument> {
     let unsupported = |scheme: &str| {
         Error::bad_input(
             input,
@@ -82,7 +82,7 @@ pub(crate) fn from_encrypted_pkcs8(
     if let pkcs8::pkcs5::EncryptionScheme::Pbes1(_) = info.encryption_algorithm {
         return Err(unsupported(unsupported_encryption(der).unwrap_or("PBES1")));
     }
-    let document = secret_prompt::with_password(
+    secret_prompt::with_password(
         password,
         &format!("Password for {input}: "),
         input,
@@ -96,6 +96,5 @@ pub(crate) fn from_encrypted_pkcs8(
             )),
             Err(_) => Ok(None),
         },
-    )?;
-    from_pkcs8(document.as_bytes(), input)
+    )
 }

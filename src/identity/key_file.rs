@@ -3,7 +3,7 @@
 
 use zeroize::Zeroizing;
 
-use super::encrypted_pkcs8::{from_encrypted_pkcs8, looks_like_encrypted_pkcs8};
+use super::encrypted_pkcs8::{self, looks_like_encrypted_pkcs8};
 use super::mldsa::MlDsaKey;
 use super::{Curve, Digest, MlDsaLevel, PublicKey, Signer};
 use crate::error::{Error, Result};
@@ -165,7 +165,13 @@ pub fn parse_with_password(
     ))
 }
 
-pub(crate) fn from_pkcs8(der: &[u8], input: &str) -> Result<FileKey> {
+/// Decrypts an `ENCRYPTED PRIVATE KEY` and reads the key inside.
+fn from_encrypted_pkcs8(der: &[u8], input: &str, password: PasswordSource<'_>) -> Result<FileKey> {
+    let document = encrypted_pkcs8::decrypt(der, input, password)?;
+    from_pkcs8(document.as_bytes(), input)
+}
+
+fn from_pkcs8(der: &[u8], input: &str) -> Result<FileKey> {
     let info = pkcs8::PrivateKeyInfoRef::try_from(der)
         .map_err(|e| Error::bad_input(input, format!("malformed PKCS#8 private key: {e}")))?;
     let algorithm = info.algorithm.oid.to_string();

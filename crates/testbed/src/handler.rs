@@ -17,7 +17,7 @@ use rolesanywhere_verifier::{Outcome, VerificationRecord, iso8601};
 use time::OffsetDateTime;
 
 use crate::config::FaultAction;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

@@ -21,14 +21,13 @@ mod error;
 mod handler;
 pub mod pki;
 mod server;
+mod shared;
 mod tls;
 
 pub use atomic_file::write_atomically;
 pub use config::{EndpointConfig, FaultPlan};
 pub use error::{Error, Result};
 pub use rolesanywhere_verifier::{DEFAULT_MAX_CLOCK_SKEW, Outcome, VerificationRecord};
-pub use server::{
-    BoundEndpoint, EndpointControl, MAX_RECORDS_IN_MEMORY, RunningEndpoint, serve_until_signal,
-    start,
-};
+pub use server::{BoundEndpoint, RunningEndpoint, serve_until_signal, start};
+pub use shared::{EndpointControl, MAX_RECORDS_IN_MEMORY};
 pub use tls::TlsIdentity;

@@ -7,7 +7,7 @@
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
-/// The headers every CreateSession signature must cover (DESIGN §1).
+/// The headers every CreateSession signature must cover.
 pub const REQUIRED_SIGNED_HEADERS: &[&str] = &["content-type", "host", "x-amz-date", "x-amz-x509"];
 
 /// A parsed `Authorization` header:

@@ -1,4 +1,4 @@
-//! Trust in the certificates (DESIGN §1): the trust anchor bundle, and a path from the leaf
+//! Trust in the certificates: the trust anchor bundle, and a path from the leaf
 //! through the intermediates sent in `X-Amz-X509-Chain` to one of the trust anchor's CAs, in at
 //! most five certificates, every certificate on it checked as [`crate::profile`] says and every
 //! signature on it verified as [`crate::signatures`] does.

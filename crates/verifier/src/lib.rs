@@ -1,4 +1,4 @@
-//! The verifying side of IAM Roles Anywhere's CreateSession (DESIGN §1), pure: a received request,
+//! The verifying side of IAM Roles Anywhere's CreateSession, pure: a received request,
 //! the configuration and the time come in; a grant with the answer document, or an AWS-shaped
 //! refusal, and a [`VerificationRecord`] of everything learnt go out. No socket, no file.
 //!

@@ -1,4 +1,4 @@
-//! What the service demands of each certificate on a path (DESIGN §1): X.509 v3, signed with
+//! What the service demands of each certificate on a path: X.509 v3, signed with
 //! SHA-256 or stronger, no unknown critical extension, valid now; an end-entity leaf for digital
 //! signatures; issuers that are CAs allowed to sign certificates, within their pathLenConstraint.
 
@@ -6,7 +6,10 @@ use time::OffsetDateTime;
 use x509_parser::prelude::X509Certificate;
 
 use crate::iso8601;
-use crate::signatures::{OID_ECDSA_SHA256, OID_ECDSA_SHA384, OID_ECDSA_SHA512};
+
+pub(crate) const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+pub(crate) const OID_ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";
+pub(crate) const OID_ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
 
 /// Certificate signature algorithms accepted as "SHA-256 or stronger".
 const STRONG_SIGNATURE_ALGORITHMS: &[(&str, &str)] = &[

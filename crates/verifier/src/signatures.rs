@@ -7,16 +7,13 @@
 use x509_parser::prelude::X509Certificate;
 use x509_parser::public_key::PublicKey as ParsedKey;
 
-use crate::profile::weak_algorithm_name;
+use crate::profile::{OID_ECDSA_SHA256, OID_ECDSA_SHA384, OID_ECDSA_SHA512, weak_algorithm_name};
 
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
 const OID_EC: &str = "1.2.840.10045.2.1";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
 const OID_P521: &str = "1.3.132.0.35";
-pub(crate) const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
-pub(crate) const OID_ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";
-pub(crate) const OID_ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
 
 /// The ML-DSA (FIPS 204) parameter sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The checks CreateSession makes, in order, on one received request (DESIGN §1). Pure: the
+//! The checks CreateSession makes, in order, on one received request. Pure: the
 //! request, the configuration and the time come in; a grant or an AWS-shaped refusal goes out,
 //! and the record is filled with everything learnt on the way.
 
