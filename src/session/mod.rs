@@ -5,8 +5,6 @@
 pub mod answer;
 mod direct;
 pub mod prepared;
-#[cfg(test)]
-mod testbed_tests;
 pub mod tls;
 
 use std::time::Instant;
