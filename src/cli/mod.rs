@@ -555,8 +555,9 @@ pub struct ExecArgs {
     /// AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION set and AWS_PROFILE unset;
     /// forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it; exits with its exit code
     /// (128 + the signal when it was killed).
+    /// The command's arguments are passed on byte for byte, UTF-8 or not.
     #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -49,14 +49,26 @@ fn standard_input() -> &'static std::result::Result<Zeroizing<Vec<u8>>, String> 
 }
 
 /// Takes every `env:NAME` value among the command-line arguments, so that each is read once and
-/// no program the helper starts inherits it (see [`taken_environment_names`]).
-pub fn take_environment_inputs<I: IntoIterator<Item = String>>(args: I) {
+/// no program the helper starts inherits it (see [`taken_environment_names`]). The arguments
+/// after `--` are `exec`'s command's, not ours; one that is not UTF-8 names no variable.
+pub fn take_environment_inputs<I, S>(args: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let mut inputs = match environment_inputs().lock() {
         Ok(inputs) => inputs,
         Err(poisoned) => poisoned.into_inner(),
     };
     for arg in args {
-        let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
+        let arg = arg.as_ref();
+        if arg == "--" {
+            break;
+        }
+        let Some(arg) = arg.to_str() else {
+            continue;
+        };
+        let value = arg.split_once('=').map_or(arg, |(_, v)| v);
         let Some(name) = value.strip_prefix("env:") else {
             continue;
         };
@@ -71,6 +83,10 @@ pub fn take_environment_inputs<I: IntoIterator<Item = String>>(args: I) {
         }
     }
 }
+
+/// Environment variables that hold a secret of ours whatever the command line says: a program the
+/// helper starts (`exec`'s command) never inherits them.
+pub const SECRET_VARIABLES: &[&str] = &["PKCS11_PIN", "ROLESANYWHERE_HELPER_CONTAINER_TOKEN"];
 
 /// The environment variables `env:NAME` inputs were taken from: a child process (`exec`'s
 /// command) must not inherit them.
