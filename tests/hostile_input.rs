@@ -347,3 +347,105 @@ fn an_ini_profile_that_would_break_the_section_structure_is_refused() {
         "only the valid name reached the endpoint"
     );
 }
+
+#[test]
+fn inputs_that_never_end_or_are_huge_fail_fast_with_one_line_in_bounded_memory() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let fifo = pki.path("certificate.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+    // 5 MiB of PEM: well-formed text, over the 4 MiB bound.
+    let huge = pki.path("huge.pem");
+    let block = std::fs::read_to_string(&leaf.cert).unwrap();
+    std::fs::write(&huge, block.repeat(5 * 1024 * 1024 / block.len() + 1)).unwrap();
+    let config = pki.path("config");
+    std::fs::write(
+        &config,
+        "[profile edge]\nrolesanywhere_region = us-east-1\n",
+    )
+    .unwrap();
+    // Nothing listens here: each case must fail before any network call.
+    let nowhere = "https://127.0.0.1:9";
+    // The helper runs with its data segment capped at 256 MiB: reading /dev/zero to the end
+    // could not fit, so the bound is the helper's, not the machine's memory.
+    let bounded = |helper: Helper| {
+        helper
+            .arns()
+            .args(["--endpoint", nowhere])
+            .wrapped_in("sh", &["-c", "ulimit -d 262144 && exec \"$0\" \"$@\""])
+            .limit(Duration::from_secs(30))
+    };
+    let too_large = "holds more than 4 MiB";
+    let cases: Vec<(&str, Helper, &str)> = vec![
+        (
+            "--certificate /dev/zero",
+            bounded(Helper::command("credential-process").key_pair("/dev/zero", &leaf.key)),
+            too_large,
+        ),
+        (
+            "--private-key /dev/zero",
+            bounded(Helper::command("credential-process").key_pair(&leaf.cert, "/dev/zero")),
+            too_large,
+        ),
+        (
+            "--intermediates /dev/zero",
+            bounded(
+                Helper::command("credential-process")
+                    .leaf(&leaf)
+                    .args(["--intermediates", "/dev/zero"]),
+            ),
+            too_large,
+        ),
+        (
+            "a 5 MiB --certificate",
+            bounded(Helper::command("credential-process").key_pair(&huge, &leaf.key)),
+            too_large,
+        ),
+        (
+            "a FIFO nobody writes to as --certificate",
+            bounded(Helper::command("credential-process").key_pair(&fifo, &leaf.key)),
+            "is not a regular file and delivered no end within 10 s",
+        ),
+        (
+            "AWS_CA_BUNDLE=/dev/zero",
+            bounded(
+                Helper::command("credential-process")
+                    .leaf(&leaf)
+                    .env("AWS_CA_BUNDLE", "/dev/zero"),
+            ),
+            too_large,
+        ),
+        (
+            "sign-string --private-key /dev/zero",
+            Helper::command("sign-string")
+                .key_pair(&leaf.cert, "/dev/zero")
+                .wrapped_in("sh", &["-c", "ulimit -d 262144 && exec \"$0\" \"$@\""])
+                .limit(Duration::from_secs(30)),
+            too_large,
+        ),
+    ];
+    let mut table = Table::new("unbounded inputs");
+    for (name, helper, needle) in cases {
+        table.row(name, || {
+            assert_one_clean_line(&helper.output(), 3, needle);
+        });
+    }
+    table.row("AWS_CONFIG_FILE=/dev/zero with --profile", || {
+        let output = Helper::command("credential-process")
+            .args(["--profile", "edge"])
+            .env("AWS_CONFIG_FILE", "/dev/zero")
+            .wrapped_in("sh", &["-c", "ulimit -d 262144 && exec \"$0\" \"$@\""])
+            .limit(Duration::from_secs(30))
+            .output();
+        assert_one_clean_line(
+            &output,
+            3,
+            "AWS_CONFIG_FILE /dev/zero: holds more than 4 MiB",
+        );
+    });
+    table.assert_all_passed();
+}
