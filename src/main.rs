@@ -95,10 +95,19 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// Parses the command line. Usage errors become one line on stderr and exit 2, like every
-/// other failure; help goes to stdout with exit 0.
+/// Parses the command line, then wipes our copy of it (it may hold a password or a token, now
+/// held zeroized in the parsed flags). Usage errors become one line on stderr and exit 2, like
+/// every other failure; help goes to stdout with exit 0.
 fn parse_command_line(argv: Vec<OsString>) -> Result<Cli, ExitCode> {
-    match Cli::try_parse_from(&argv) {
+    let parsed = parse_arguments(&argv);
+    for argument in argv {
+        zeroize::Zeroize::zeroize(&mut argument.into_encoded_bytes());
+    }
+    parsed
+}
+
+fn parse_arguments(argv: &[OsString]) -> Result<Cli, ExitCode> {
+    match Cli::try_parse_from(argv) {
         Ok(cli) => Ok(cli),
         Err(error) => {
             use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -112,7 +121,7 @@ fn parse_command_line(argv: Vec<OsString>) -> Result<Cli, ExitCode> {
                 return Err(ExitCode::SUCCESS);
             }
             if error.kind() == ErrorKind::InvalidUtf8 {
-                eprintln!("rolesanywhere-helper: {}; see --help", not_utf8(&argv));
+                eprintln!("rolesanywhere-helper: {}; see --help", not_utf8(argv));
                 return Err(ExitCode::from(2));
             }
             let mut rendered = error.render().to_string();

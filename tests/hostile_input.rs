@@ -449,3 +449,156 @@ fn inputs_that_never_end_or_are_huge_fail_fast_with_one_line_in_bounded_memory()
     });
     table.assert_all_passed();
 }
+
+#[test]
+fn absurd_lengths_other_partitions_and_unreadable_endpoint_urls_are_usage_errors_at_once() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let long_arn = format!("{ROLE_ARN}{}", "x".repeat(100_000));
+    let long_anchor = format!("{TRUST_ANCHOR_ARN}{}", "x".repeat(100_000));
+    let long_endpoint = format!("https://{}.example", "a".repeat(70_000));
+    let cn = |arn: &str| arn.replacen("arn:aws:", "arn:aws-cn:", 1);
+    let cases: Vec<(&str, Helper, String)> = vec![
+        (
+            "a 100,000-character --role-arn",
+            Helper::command("credential-process")
+                .endpoint(&endpoint)
+                .leaf(&leaf)
+                .args(["--role-arn", &long_arn]),
+            format!("--role-arn: is {} characters long; an ARN has at most 2048", long_arn.len()),
+        ),
+        (
+            "a 100,000-character --trust-anchor-arn",
+            Helper::command("credential-process")
+                .endpoint(&endpoint)
+                .leaf(&leaf)
+                .args([
+                    "--trust-anchor-arn",
+                    &format!("{TRUST_ANCHOR_ARN}{}", "x".repeat(100_000)),
+                ]),
+            format!("--trust-anchor-arn: is {} characters long", long_anchor.len()),
+        ),
+        (
+            "a 70,000-character --endpoint",
+            Helper::command("credential-process")
+                .endpoint(&endpoint)
+                .leaf(&leaf)
+                .args(["--endpoint", &long_endpoint]),
+            format!("--endpoint: is {} characters long; an endpoint URL has at most 2048", long_endpoint.len()),
+        ),
+        (
+            "an aws-cn trust anchor in a commercial region",
+            Helper::command("credential-process")
+                .leaf(&leaf)
+                .args(["--trust-anchor-arn", &cn(TRUST_ANCHOR_ARN)])
+                .args([
+                    "--profile-arn",
+                    &cn(PROFILE_ARN),
+                    "--role-arn",
+                    &cn(ROLE_ARN),
+                ]),
+            "--trust-anchor-arn: region us-east-1 is in partition 'aws' but the ARNs are in 'aws-cn'".into(),
+        ),
+        (
+            "a China endpoint for a commercial region",
+            Helper::command("credential-process")
+                .leaf(&leaf)
+                .arns()
+                .args([
+                    "--endpoint",
+                    "https://rolesanywhere.cn-north-1.amazonaws.com.cn",
+                ]),
+            "--endpoint: rolesanywhere.cn-north-1.amazonaws.com.cn is an endpoint of partition 'aws-cn'".into(),
+        ),
+        (
+            "a non-UTF-8 AWS_ENDPOINT_URL_ROLESANYWHERE",
+            Helper::command("credential-process")
+                .leaf(&leaf)
+                .arns()
+                .env(
+                    "AWS_ENDPOINT_URL_ROLESANYWHERE",
+                    OsString::from_vec(b"https://caf\xe9.example".to_vec()),
+                ),
+            "AWS_ENDPOINT_URL_ROLESANYWHERE: is not valid UTF-8".into(),
+        ),
+    ];
+    let mut table = Table::new("usage errors found before any request");
+    for (name, helper, needle) in cases {
+        table.row(name, || {
+            let output = helper.limit(Duration::from_secs(30)).output();
+            assert_one_clean_line(&output, 2, &needle);
+            assert!(
+                output.stderr.len() < 500,
+                "the value is not echoed: {} bytes",
+                output.stderr.len()
+            );
+        });
+    }
+    table.assert_all_passed();
+    assert!(
+        endpoint.records().is_empty(),
+        "no request reached the endpoint"
+    );
+}
+
+#[test]
+fn secrets_given_as_flags_are_warned_of_by_name_never_shown() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let secret = "hunter2-s3cr3t";
+    let mut table = Table::new("secrets on the command line");
+    for flag in [
+        "--pkcs8-password",
+        "--pkcs12-password",
+        "--tpm-key-password",
+    ] {
+        for form in ["separate", "joined"] {
+            table.row(&format!("{flag} ({form})"), || {
+                let helper = Helper::command("sign-string").leaf(&leaf);
+                let helper = if form == "joined" {
+                    helper.arg(format!("{flag}={secret}"))
+                } else {
+                    helper.args([flag, secret])
+                };
+                let output = helper.output();
+                let text = stderr(&output);
+                assert!(text.contains(&format!("{flag} is on the command line, where every user of this machine can read it")), "{text}");
+                assert!(text.contains("asked on the terminal"), "{text}");
+                assert!(!text.contains(secret), "the secret itself is shown: {text}");
+                assert_eq!(text.matches("on the command line").count(), 1, "warned once: {text}");
+            });
+        }
+    }
+    table.row("pin-value in a pkcs11: URI", || {
+        let output = Helper::command("sign-string")
+            .args(["--certificate", &leaf.cert.to_string_lossy()])
+            .arg(format!(
+                "--private-key=pkcs11:token=none;object=x?pin-value={secret}"
+            ))
+            .output();
+        let text = stderr(&output);
+        assert!(
+            text.contains("the pin-value of a pkcs11: URI is on the command line"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pin-source=FILE") && text.contains("PKCS11_PIN"),
+            "{text}"
+        );
+        assert!(!text.contains(secret), "the PIN itself is shown: {text}");
+    });
+    table.row("no warning without a secret on the command line", || {
+        let output = Helper::command("sign-string")
+            .leaf(&leaf)
+            .env("PKCS11_PIN", secret)
+            .output();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(
+            !stderr(&output).contains("on the command line"),
+            "{}",
+            stderr(&output)
+        );
+    });
+    table.assert_all_passed();
+}
