@@ -242,7 +242,10 @@ fn main() -> ExitCode {
     if let Command::Exec(args) = &cli.command {
         init_logging(args.credentials.key.debug == Some(true));
         return match commands::exec::run(args) {
-            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Ok(code) => {
+                commands::print_secret_warnings();
+                ExitCode::from(u8::try_from(code).unwrap_or(1))
+            }
             Err(error) => {
                 eprintln!("rolesanywhere-helper: {error}");
                 ExitCode::from(error.exit_code() as u8)
@@ -251,6 +254,8 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(output) => {
+            // After the command has succeeded: a failure stays one line.
+            commands::print_secret_warnings();
             let mut stdout = std::io::stdout().lock();
             let written = stdout.write_all(&output).and_then(|()| stdout.flush());
             // The output may hold credentials: wipe our copy whatever happened.

@@ -562,6 +562,7 @@ fn secrets_given_as_flags_are_warned_of_by_name_never_shown() {
                     helper.args([flag, secret])
                 };
                 let output = helper.output();
+                assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
                 let text = stderr(&output);
                 assert!(text.contains(&format!("{flag} is on the command line, where every user of this machine can read it")), "{text}");
                 assert!(text.contains("asked on the terminal"), "{text}");
@@ -571,12 +572,20 @@ fn secrets_given_as_flags_are_warned_of_by_name_never_shown() {
         }
     }
     table.row("pin-value in a pkcs11: URI", || {
-        let output = Helper::command("sign-string")
-            .args(["--certificate", &leaf.cert.to_string_lossy()])
-            .arg(format!(
-                "--private-key=pkcs11:token=none;object=x?pin-value={secret}"
-            ))
+        let token = Token::new();
+        let key_uri = format!(
+            "pkcs11:token={};object=ec384;type=private?pin-value={PIN}&module-path={}",
+            token.label, token.module
+        );
+        let output = token
+            .command("sign-string")
+            .args([
+                "--certificate",
+                &token.path("ec384.crt.pem").to_string_lossy(),
+            ])
+            .arg(format!("--private-key={key_uri}"))
             .output();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let text = stderr(&output);
         assert!(
             text.contains("the pin-value of a pkcs11: URI is on the command line"),
@@ -586,8 +595,21 @@ fn secrets_given_as_flags_are_warned_of_by_name_never_shown() {
             text.contains("pin-source=FILE") && text.contains("PKCS11_PIN"),
             "{text}"
         );
-        assert!(!text.contains(secret), "the PIN itself is shown: {text}");
+        assert!(
+            !text.contains(&format!("pin-value={PIN}")),
+            "the PIN itself is shown: {text}"
+        );
     });
+    table.row(
+        "a failure stays one line: the warning comes only after success",
+        || {
+            let output = Helper::command("sign-string")
+                .key_pair(&leaf.cert, pki.path("missing.key"))
+                .args(["--pkcs8-password", secret])
+                .output();
+            assert_one_clean_line(&output, 3, "no such file");
+        },
+    );
     table.row("no warning without a secret on the command line", || {
         let output = Helper::command("sign-string")
             .leaf(&leaf)

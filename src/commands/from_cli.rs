@@ -42,8 +42,24 @@ fn on_command_line(value: &str) -> bool {
             })
 }
 
-/// Warns, once per process and without the secret itself, of each password, PIN or token given
-/// on the command line, and names the safer source.
+/// The warnings of secrets given on the command line, until they are printed.
+static SECRET_WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Prints the warnings of secrets given on the command line, if any (once: they are taken).
+/// One-shot commands print them once they have succeeded, so a failure stays one line on
+/// stderr; `serve` and `update` at their start.
+pub fn print_secret_warnings() {
+    let warnings = match SECRET_WARNINGS.lock() {
+        Ok(mut warnings) => std::mem::take(&mut *warnings),
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    };
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// Notes, once per process and without the secret itself, each password, PIN or token given on
+/// the command line, with the safer source (printed by [`print_secret_warnings`]).
 fn warn_of_secrets_on_the_command_line(key: &KeyArgs, container_token: Option<&str>) {
     static WARNED: std::sync::Once = std::sync::Once::new();
     let ask = "leave it out to be asked on the terminal (not echoed)";
@@ -77,10 +93,14 @@ fn warn_of_secrets_on_the_command_line(key: &KeyArgs, container_token: Option<&s
         return;
     }
     WARNED.call_once(|| {
+        let mut warnings = match SECRET_WARNINGS.lock() {
+            Ok(warnings) => warnings,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         for (what, safer) in found {
-            tracing::warn!(
+            warnings.push(format!(
                 "{what} is on the command line, where every user of this machine can read it (ps, /proc/PID/cmdline); {safer}"
-            );
+            ));
         }
     });
 }
@@ -176,8 +196,10 @@ pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
         &args.credentials.key,
         args.container_token.as_deref().map(String::as_str),
     );
+    let credentials = credential_settings(&args.credentials)?;
+    print_secret_warnings();
     Ok(ServeSettings {
-        credentials: credential_settings(&args.credentials)?,
+        credentials,
         port: args.port,
         hop_limit: args.hop_limit,
         bind: args.bind.clone(),
@@ -188,8 +210,10 @@ pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
 
 /// `update`'s settings.
 pub(crate) fn update_settings(args: &UpdateArgs) -> Result<UpdateSettings> {
+    let credentials = credential_settings(&args.credentials)?;
+    print_secret_warnings();
     Ok(UpdateSettings {
-        credentials: credential_settings(&args.credentials)?,
+        credentials,
         profile: args.profile.clone(),
         once: flag(args.once),
     })
