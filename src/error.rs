@@ -3,7 +3,39 @@
 //! Every message is one line that names the input or the step that failed and says what to do.
 //! Messages never contain key material, PINs or credentials.
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// `text` as one line that cannot restyle or overwrite a terminal: control characters (newline,
+/// carriage return, escape, …) and the invisible bidirectional-text controls are shown escaped
+/// (`\n`, `\r`, `\u{1b}`, `\u{202e}`). Every error message goes through it, so user input
+/// quoted in one (an ARN, a profile name, a path) never splits the one error line.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    }
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            match c {
+                '\n' | '\r' | '\t' => shown.extend(c.escape_default()),
+                _ => shown.extend(c.escape_unicode()),
+            }
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
+}
 
 /// The class of a failure, which decides the process exit code (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,23 +80,23 @@ pub struct ServiceError {
 
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {} {}", self.status, self.error_type)?;
+        write!(f, "HTTP {} {}", self.status, one_line(&self.error_type))?;
         if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+            write!(f, ": {}", one_line(&self.message))?;
         }
         if let Some(id) = &self.request_id {
-            write!(f, " (request id {id})")?;
+            write!(f, " (request id {})", one_line(id))?;
         }
         Ok(())
     }
 }
 
 /// Everything that can go wrong, each with one line for the user; [`Error::exit_code`] maps it
-/// to an exit code.
+/// to an exit code. Each part of a message is shown through [`one_line`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A flag value is invalid: `{flag}: {problem}`.
-    #[error("{flag}: {problem}")]
+    #[error("{}: {}", one_line(.flag), one_line(.problem))]
     InvalidArgument {
         /// The flag.
         flag: String,
@@ -73,7 +105,7 @@ pub enum Error {
     },
 
     /// A local file or value could not be used.
-    #[error("{input}: {problem}")]
+    #[error("{}: {}", one_line(.input), one_line(.problem))]
     BadInput {
         /// The input (`--certificate PATH`, …).
         input: String,
@@ -82,7 +114,7 @@ pub enum Error {
     },
 
     /// The service refused the request.
-    #[error("CreateSession was refused: {error}; {advice}")]
+    #[error("CreateSession was refused: {error}; {}", one_line(.advice))]
     Denied {
         /// The service's answer.
         error: ServiceError,
@@ -91,11 +123,11 @@ pub enum Error {
     },
 
     /// The endpoint could not be reached or kept failing.
-    #[error("{0}")]
+    #[error("{}", one_line(.0))]
     Unavailable(String),
 
     /// An unexpected local failure.
-    #[error("{0}")]
+    #[error("{}", one_line(.0))]
     Internal(String),
 }
 
@@ -135,3 +167,31 @@ impl Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_input_in_a_message_never_splits_its_line_or_drives_the_terminal() {
+        let error =
+            Error::invalid_argument("--role-arn", "'a\nb\rc\u{1b}[2Jd\u{202e}e' is not an ARN");
+        assert_eq!(
+            error.to_string(),
+            "--role-arn: 'a\\nb\\rc\\u{1b}[2Jd\\u{202e}e' is not an ARN"
+        );
+        let bad = Error::bad_input("--certificate ./x\n.pem", "no such file");
+        assert_eq!(bad.to_string(), "--certificate ./x\\n.pem: no such file");
+        assert_eq!(one_line("café/日本.pem"), "café/日本.pem");
+        let denied = Error::Denied {
+            error: ServiceError {
+                status: 403,
+                error_type: "AccessDeniedException".into(),
+                message: "no\r\nspoof".into(),
+                request_id: None,
+            },
+            advice: "check".into(),
+        };
+        assert!(!denied.to_string().contains(['\r', '\n']), "{denied}");
+    }
+}

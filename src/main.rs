@@ -1,11 +1,13 @@
 //! The `rolesanywhere-helper` binary: parses the command line, runs the command, prints its
 //! output on stdout and any error as one line on stderr, and exits with the error's class code.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use rolesanywhere_helper::cli::{Cli, Command};
+use rolesanywhere_helper::error::one_line;
 use rolesanywhere_helper::{Error, commands};
 
 fn init_logging(debug: bool) {
@@ -93,13 +95,22 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// Parses the command line. Usage errors become one line on stderr and exit 2, like every
-/// other failure; help goes to stdout with exit 0.
-fn parse_command_line(argv: Vec<std::ffi::OsString>) -> Result<Cli, ExitCode> {
+/// Parses the command line, then wipes our copy of it (it may hold a password or a token, now
+/// held zeroized in the parsed flags). Usage errors become one line on stderr and exit 2, like
+/// every other failure; help goes to stdout with exit 0.
+fn parse_command_line(argv: Vec<OsString>) -> Result<Cli, ExitCode> {
+    let parsed = parse_arguments(&argv);
+    for argument in argv {
+        zeroize::Zeroize::zeroize(&mut argument.into_encoded_bytes());
+    }
+    parsed
+}
+
+fn parse_arguments(argv: &[OsString]) -> Result<Cli, ExitCode> {
     match Cli::try_parse_from(argv) {
         Ok(cli) => Ok(cli),
         Err(error) => {
-            use clap::error::ErrorKind;
+            use clap::error::{ContextKind, ContextValue, ErrorKind};
             if matches!(
                 error.kind(),
                 ErrorKind::DisplayHelp
@@ -109,8 +120,20 @@ fn parse_command_line(argv: Vec<std::ffi::OsString>) -> Result<Cli, ExitCode> {
                 let _ = error.print();
                 return Err(ExitCode::SUCCESS);
             }
-            let rendered = error.render().to_string();
+            if error.kind() == ErrorKind::InvalidUtf8 {
+                eprintln!("rolesanywhere-helper: {}; see --help", not_utf8(argv));
+                return Err(ExitCode::from(2));
+            }
+            let mut rendered = error.render().to_string();
+            // The value the user typed is quoted in the message: shown escaped, so a newline or a
+            // carriage return in it cannot split the line or overwrite the terminal.
+            if let Some(ContextValue::String(value)) = error.get(ContextKind::InvalidValue)
+                && !value.is_empty()
+            {
+                rendered = rendered.replace(value.as_str(), &one_line(value));
+            }
             let first = rendered.lines().next().unwrap_or("invalid command line");
+            let first = one_line(first);
             let choices = rendered
                 .lines()
                 .find_map(|l| l.trim().strip_prefix("[possible values: "));
@@ -124,6 +147,54 @@ fn parse_command_line(argv: Vec<std::ffi::OsString>) -> Result<Cli, ExitCode> {
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// The message for a command-line argument of ours that is not UTF-8 (clap only says that one
+/// is): which flag it is the value of, with the offending bytes shown as `\xNN`.
+fn not_utf8(argv: &[OsString]) -> String {
+    let ours = argv.iter().skip(1).take_while(|a| a.as_os_str() != "--");
+    let mut previous: Option<&OsStr> = None;
+    for arg in ours {
+        if arg.to_str().is_none() {
+            let bytes = arg.as_encoded_bytes();
+            // `--flag=value`, else the value of the flag before it.
+            let (name, value) = match bytes.strip_prefix(b"--").and_then(|_| {
+                let mut parts = bytes.splitn(2, |b| *b == b'=');
+                Some((parts.next()?, parts.next()?))
+            }) {
+                Some((flag, value)) => (Some(String::from_utf8_lossy(flag).into_owned()), value),
+                None => (
+                    previous
+                        .and_then(OsStr::to_str)
+                        .filter(|p| p.starts_with('-'))
+                        .map(str::to_string),
+                    bytes,
+                ),
+            };
+            let shown = shown_bytes(value);
+            return match name {
+                Some(flag) => format!(
+                    "{}: '{shown}' is not valid UTF-8; give it in UTF-8 (for a file whose name is not, a symbolic link whose name is)",
+                    one_line(&flag)
+                ),
+                None => format!("the argument '{shown}' is not valid UTF-8; give it in UTF-8"),
+            };
+        }
+        previous = Some(arg);
+    }
+    "an argument is not valid UTF-8; give every argument in UTF-8".into()
+}
+
+/// Bytes as text: valid UTF-8 as it is (control characters escaped), other bytes as `\xNN`.
+fn shown_bytes(bytes: &[u8]) -> String {
+    let mut shown = String::new();
+    for chunk in bytes.utf8_chunks() {
+        shown.push_str(&one_line(chunk.valid()));
+        for byte in chunk.invalid() {
+            shown.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    shown
 }
 
 /// With `--profile NAME`, parses again with the profile's settings as flags placed before the
@@ -148,7 +219,7 @@ fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
     };
     // `env:NAME` values in the profile are taken like those on the command line.
     rolesanywhere_helper::support::input_file::take_environment_inputs(flags.iter().cloned());
-    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut argv: Vec<OsString> = std::env::args_os().collect();
     // argv[1] is the command (flags before it would have been rejected by the first parse).
     let at = 2.min(argv.len());
     argv.splice(at..at, flags.into_iter().map(Into::into));
@@ -156,8 +227,11 @@ fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
 }
 
 fn main() -> ExitCode {
-    rolesanywhere_helper::support::input_file::take_environment_inputs(std::env::args().skip(1));
-    let cli = match parse_command_line(std::env::args_os().collect()) {
+    // As `OsString`s: an argument that is not UTF-8 is clap's to report (ours) or passed on
+    // untouched (the command's, after `exec --`), never a panic.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    rolesanywhere_helper::support::input_file::take_environment_inputs(argv.iter().skip(1));
+    let cli = match parse_command_line(argv) {
         Ok(cli) => cli,
         Err(code) => return code,
     };
@@ -168,7 +242,10 @@ fn main() -> ExitCode {
     if let Command::Exec(args) = &cli.command {
         init_logging(args.credentials.key.debug == Some(true));
         return match commands::exec::run(args) {
-            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Ok(code) => {
+                commands::print_secret_warnings();
+                ExitCode::from(u8::try_from(code).unwrap_or(1))
+            }
             Err(error) => {
                 eprintln!("rolesanywhere-helper: {error}");
                 ExitCode::from(error.exit_code() as u8)
@@ -177,6 +254,8 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(output) => {
+            // After the command has succeeded: a failure stays one line.
+            commands::print_secret_warnings();
             let mut stdout = std::io::stdout().lock();
             let written = stdout.write_all(&output).and_then(|()| stdout.flush());
             // The output may hold credentials: wipe our copy whatever happened.

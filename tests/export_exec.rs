@@ -243,3 +243,166 @@ fn exec_forwards_signals_to_the_command() {
         );
     }
 }
+
+/// The process ids whose parent is `parent` (from /proc), with their command names.
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`: the command name may hold spaces, so split after `)`.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            let comm = head.split_once('(').map(|(_, c)| c).unwrap_or_default();
+            children.push((pid, comm.to_string()));
+        }
+    }
+    children
+}
+
+/// Waits (at most 20 s) for `child` to exit; kills it and fails the test after that.
+fn wait_bounded(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: the helper did not end within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `signal` to the process `pid` this test started.
+fn send_signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: signalling a process this test started and has not reaped.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(sent, 0, "kill({pid}, {signal})");
+}
+
+#[test]
+fn exec_signals_reach_a_command_that_is_not_a_shell_and_exit_codes_follow_them() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let python = python_with_botocore();
+    let python = python.to_str().unwrap();
+    // Python reports its blocked-signal mask, then waits; its default SIGINT handling ends it
+    // by SIGINT (after KeyboardInterrupt), SIGTERM's default kills it.
+    let report_mask = "import sys, time\n\
+        blocked = [l.split()[1] for l in open('/proc/self/status') if l.startswith('SigBlk:')][0]\n\
+        print(blocked, flush=True)\n\
+        time.sleep(30)\n";
+    let mut table = Table::new("signals to exec's command");
+    for (name, signal, expected) in [
+        ("SIGTERM", libc::SIGTERM, 143),
+        ("SIGINT", libc::SIGINT, 130),
+    ] {
+        table.row(&format!("{name} to a Python command"), || {
+            let args = exec_args(&endpoint, &leaf, &[python, "-c", report_mask]);
+            let mut child = Command::new(BIN)
+                .args(&args)
+                .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            assert_eq!(
+                line.trim(),
+                "0000000000000000",
+                "the command starts with no signal blocked"
+            );
+            send_signal(child.id(), signal);
+            let status = wait_bounded(&mut child, name);
+            assert_eq!(status.code(), Some(expected), "{name} reached the command");
+        });
+        table.row(&format!("{name} to sleep"), || {
+            let args = exec_args(&endpoint, &leaf, &["sleep", "30"]);
+            let mut child = Command::new(BIN)
+                .args(&args)
+                .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let helper = child.id();
+            let started = Instant::now();
+            while !children_of(helper).iter().any(|(_, comm)| comm == "sleep") {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("exec ended before running sleep: {status}");
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "sleep never started"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            send_signal(helper, signal);
+            let status = wait_bounded(&mut child, name);
+            assert_eq!(status.code(), Some(expected), "{name} reached sleep");
+        });
+    }
+    table.row("a command that kills itself with SIGTERM", || {
+        let args = exec_args(&endpoint, &leaf, &["sh", "-c", "kill -TERM $$; sleep 5"]);
+        let output = helper(
+            &strs(&args),
+            &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
+        );
+        assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    });
+    table.assert_all_passed();
+}
+
+#[test]
+fn exec_keeps_the_pin_and_the_container_token_from_the_command() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let args = exec_args(
+        &endpoint,
+        &leaf,
+        &[
+            "sh",
+            "-c",
+            r#"printf '%s|%s|%s' "${PKCS11_PIN-unset}" "${ROLESANYWHERE_HELPER_CONTAINER_TOKEN-unset}" "$UNRELATED""#,
+        ],
+    );
+    let output = Helper::bare()
+        .args(&args)
+        .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+        .env("PKCS11_PIN", "1234")
+        .env(
+            "ROLESANYWHERE_HELPER_CONTAINER_TOKEN",
+            "a-token-of-serve-0123456789",
+        )
+        .env("UNRELATED", "passed on")
+        .output();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "unset|unset|passed on"
+    );
+}

@@ -11,6 +11,7 @@ mod config_profile;
 mod credential_process;
 mod doctor;
 mod export_exec;
+mod hostile_input;
 mod key_formats;
 mod network_settings;
 mod pkcs11;

@@ -8,6 +8,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use zeroize::Zeroizing;
+
+/// A password or token: held zeroized from the moment clap parses it.
+fn secret(value: &str) -> Result<Zeroizing<String>, std::convert::Infallible> {
+    Ok(Zeroizing::new(value.to_string()))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -211,8 +217,8 @@ pub struct KeyArgs {
     /// the command fails at once. A wrong password (TPM_RC_AUTH_FAIL) is never retried, in the same
     /// run or later in a long-running process: each wrong try counts toward the TPM's
     /// dictionary-attack lockout.
-    #[arg(long, value_name = "PASSWORD")]
-    pub tpm_key_password: Option<String>,
+    #[arg(long, value_name = "PASSWORD", value_parser = secret)]
+    pub tpm_key_password: Option<Zeroizing<String>>,
     /// The TPM key has no password
     ///
     /// The TPM key has no password. Needed for keys written by tpm2_encodeobject, which sets
@@ -226,14 +232,14 @@ pub struct KeyArgs {
     /// terminal (not echoed, three tries); with no terminal the command fails at once. Legacy schemes
     /// (PBES1, 3DES, DES, RC2) are named in the error, with the `openssl pkcs8` line that re-encrypts
     /// the key.
-    #[arg(long, value_name = "PASSWORD")]
-    pub pkcs8_password: Option<String>,
+    #[arg(long, value_name = "PASSWORD", value_parser = secret)]
+    pub pkcs8_password: Option<Zeroizing<String>>,
     /// Password of a PKCS#12 (.p12/.pfx) --certificate (default: empty, then asked on the terminal)
     ///
     /// Password of a PKCS#12 --certificate. Without it the empty password is tried, then the terminal
     /// is asked. Not in AWS's helper, which only reads bundles with an empty password.
-    #[arg(long, value_name = "PASSWORD")]
-    pub pkcs12_password: Option<String>,
+    #[arg(long, value_name = "PASSWORD", value_parser = secret)]
+    pub pkcs12_password: Option<Zeroizing<String>>,
     /// Certificate store selector (Windows and macOS stores only)
     ///
     /// Accepted for compatibility with AWS's helper; they name the Windows and macOS certificate
@@ -383,9 +389,10 @@ pub struct ServeArgs {
         long,
         value_name = "TOKEN",
         env = "ROLESANYWHERE_HELPER_CONTAINER_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub container_token: Option<String>,
+    pub container_token: Option<Zeroizing<String>>,
     /// Write the container endpoint's token here (mode 0600, no trailing newline)
     ///
     /// Writes the container endpoint's token here (mode 0600, no trailing newline), for clients'
@@ -555,8 +562,9 @@ pub struct ExecArgs {
     /// AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION set and AWS_PROFILE unset;
     /// forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it; exits with its exit code
     /// (128 + the signal when it was killed).
+    /// The command's arguments are passed on byte for byte, UTF-8 or not.
     #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -20,8 +20,89 @@ fn non_empty(value: &Option<String>) -> Option<String> {
     value.clone().filter(|v| !v.is_empty())
 }
 
-fn secret(value: &Option<String>) -> Option<Zeroizing<String>> {
-    value.as_ref().map(|v| Zeroizing::new(v.clone()))
+fn secret(value: &Option<Zeroizing<String>>) -> Option<Zeroizing<String>> {
+    value.clone()
+}
+
+/// Whether `value` is one of the process's own arguments (alone or as `--flag=value`), so that
+/// every user of the machine can read it in /proc/PID/cmdline. Values that came from a profile of
+/// the config file or from the environment are not.
+fn on_command_line(value: &str) -> bool {
+    !value.is_empty()
+        && std::env::args_os()
+            .skip(1)
+            .take_while(|a| a != "--")
+            .any(|arg| {
+                arg.to_str().is_some_and(|arg| {
+                    arg == value
+                        || arg
+                            .strip_suffix(value)
+                            .is_some_and(|flag| flag.starts_with("--") && flag.ends_with('='))
+                })
+            })
+}
+
+/// The warnings of secrets given on the command line, until they are printed.
+static SECRET_WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Prints the warnings of secrets given on the command line, if any (once: they are taken).
+/// One-shot commands print them once they have succeeded, so a failure stays one line on
+/// stderr; `serve` and `update` at their start.
+pub fn print_secret_warnings() {
+    let warnings = match SECRET_WARNINGS.lock() {
+        Ok(mut warnings) => std::mem::take(&mut *warnings),
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    };
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// Notes, once per process and without the secret itself, each password, PIN or token given on
+/// the command line, with the safer source (printed by [`print_secret_warnings`]).
+fn warn_of_secrets_on_the_command_line(key: &KeyArgs, container_token: Option<&str>) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let ask = "leave it out to be asked on the terminal (not echoed)";
+    let mut found: Vec<(&str, &str)> = Vec::new();
+    for (flag, value) in [
+        ("--pkcs8-password", &key.pkcs8_password),
+        ("--pkcs12-password", &key.pkcs12_password),
+        ("--tpm-key-password", &key.tpm_key_password),
+    ] {
+        if value.as_deref().is_some_and(|v| on_command_line(v)) {
+            found.push((flag, ask));
+        }
+    }
+    for uri in [&key.certificate, &key.private_key].into_iter().flatten() {
+        let is_uri = crate::identity::pkcs11::is_pkcs11_uri(uri);
+        if is_uri && uri.to_ascii_lowercase().contains("pin-value=") && on_command_line(uri) {
+            found.push((
+                "the pin-value of a pkcs11: URI",
+                "use ?pin-source=FILE (a file only you can read), PKCS11_PIN, or the terminal prompt",
+            ));
+            break;
+        }
+    }
+    if container_token.is_some_and(on_command_line) {
+        found.push((
+            "--container-token",
+            "set ROLESANYWHERE_HELPER_CONTAINER_TOKEN instead (for example in a root-owned environment file), or leave it out for a random one written with --container-token-file",
+        ));
+    }
+    if found.is_empty() {
+        return;
+    }
+    WARNED.call_once(|| {
+        let mut warnings = match SECRET_WARNINGS.lock() {
+            Ok(warnings) => warnings,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for (what, safer) in found {
+            warnings.push(format!(
+                "{what} is on the command line, where every user of this machine can read it (ps, /proc/PID/cmdline); {safer}"
+            ));
+        }
+    });
 }
 
 /// The key flags as an identity spec; refuses what this build cannot do.
@@ -38,6 +119,7 @@ pub(crate) fn identity_spec(
             "certificate stores exist only on Windows and macOS; on Linux give --certificate and --private-key",
         ));
     }
+    warn_of_secrets_on_the_command_line(key, None);
     let certificate = non_empty(&key.certificate);
     if certificate
         .as_deref()
@@ -55,7 +137,7 @@ pub(crate) fn identity_spec(
                 "cannot be combined with --tpm-key-password; give one of them",
             ));
         }
-        (Some(given), false) => TpmKeyPassword::Given(Zeroizing::new(given.clone())),
+        (Some(given), false) => TpmKeyPassword::Given(given.clone()),
         (None, true) => TpmKeyPassword::Empty,
         (None, false) => TpmKeyPassword::Unspecified,
     };
@@ -110,8 +192,14 @@ pub(crate) fn credential_settings(args: &CredentialArgs) -> Result<CredentialSet
 
 /// `serve`'s settings.
 pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
+    warn_of_secrets_on_the_command_line(
+        &args.credentials.key,
+        args.container_token.as_deref().map(String::as_str),
+    );
+    let credentials = credential_settings(&args.credentials)?;
+    print_secret_warnings();
     Ok(ServeSettings {
-        credentials: credential_settings(&args.credentials)?,
+        credentials,
         port: args.port,
         hop_limit: args.hop_limit,
         bind: args.bind.clone(),
@@ -122,8 +210,10 @@ pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
 
 /// `update`'s settings.
 pub(crate) fn update_settings(args: &UpdateArgs) -> Result<UpdateSettings> {
+    let credentials = credential_settings(&args.credentials)?;
+    print_secret_warnings();
     Ok(UpdateSettings {
-        credentials: credential_settings(&args.credentials)?,
+        credentials,
         profile: args.profile.clone(),
         once: flag(args.once),
     })
@@ -136,7 +226,7 @@ mod tests {
     #[test]
     fn both_tpm_password_flags_are_a_usage_error() {
         let key = KeyArgs {
-            tpm_key_password: Some("x".into()),
+            tpm_key_password: Some(Zeroizing::new("x".into())),
             no_tpm_key_password: Some(true),
             ..KeyArgs::default()
         };

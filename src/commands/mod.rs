@@ -14,3 +14,5 @@ pub mod serve;
 pub mod sign_string;
 pub mod update;
 pub mod version;
+
+pub use from_cli::print_secret_warnings;

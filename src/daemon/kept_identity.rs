@@ -51,7 +51,11 @@ fn fingerprint(spec: &IdentitySpec) -> [u8; 32] {
             && !text.starts_with("handle:")
             && !text.starts_with("env:")
             && text != "-";
-        if is_file && let Ok(contents) = std::fs::read(text) {
+        // Bounded, and never a FIFO or a device: those are read once, by the load.
+        if is_file
+            && let Some(contents) =
+                crate::support::input_file::regular_file_contents(std::path::Path::new(text))
+        {
             hash.update(sha2::Sha256::digest(&contents));
         }
     }

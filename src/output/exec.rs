@@ -18,7 +18,7 @@ use crate::support::timestamp::iso8601;
 /// runs.
 pub fn run(
     fetch: impl FnOnce() -> Result<(Credentials, String)>,
-    command: &[String],
+    command: &[std::ffi::OsString],
 ) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
     let Some((program, args)) = command.split_first() else {
@@ -31,6 +31,7 @@ pub fn run(
     let (credentials, region) = fetch()?;
     let region = region.as_str();
     let expiration = iso8601(credentials.expiration);
+    let shown = std::path::Path::new(program).display();
     let mut child_command = std::process::Command::new(program);
     child_command.args(args);
     for (name, value) in variables(&credentials, &expiration) {
@@ -38,6 +39,10 @@ pub fn run(
     }
     // The certificate or key given as `env:NAME` is ours, not the command's.
     for name in crate::support::input_file::taken_environment_names() {
+        child_command.env_remove(name);
+    }
+    // So are the PKCS#11 PIN and serve's container token.
+    for name in crate::support::input_file::SECRET_VARIABLES {
         child_command.env_remove(name);
     }
     // Profiles and static keys in the environment would compete with the credentials given here.
@@ -49,11 +54,11 @@ pub fn run(
         .env("AWS_DEFAULT_REGION", region);
     let mut child = child_command
         .spawn()
-        .map_err(|e| Error::invalid_argument("exec", format!("cannot run {program}: {e}")))?;
+        .map_err(|e| Error::invalid_argument("exec", format!("cannot run {shown}: {e}")))?;
     let forwarder = signals.forward_to(child.id())?;
     let status = child
         .wait()
-        .map_err(|e| Error::Internal(format!("waiting for {program}: {e}")))?;
+        .map_err(|e| Error::Internal(format!("waiting for {shown}: {e}")))?;
     drop(forwarder);
     Ok(match (status.code(), status.signal()) {
         (Some(code), _) => code,

@@ -32,21 +32,22 @@ pub fn resolve_endpoint(settings: &CredentialSettings, inputs: &SessionInputs) -
     endpoint::resolve(
         &inputs.region,
         settings.endpoint.as_deref(),
-        &EndpointEnv::from_process(),
+        &EndpointEnv::from_process()?,
     )
 }
 
-/// Checks the request, gets the identity from `identity` (a fresh load, or one kept between
-/// refreshes), checks it against the clock, and resolves the endpoint.
+/// Checks the request, resolves the endpoint (both usage errors, found before any file is read),
+/// gets the identity from `identity` (a fresh load, or one kept between refreshes) and checks it
+/// against the clock.
 pub fn prepare(
     settings: &CredentialSettings,
     identity: impl FnOnce(&IdentitySpec) -> Result<Arc<Identity>>,
 ) -> Result<Prepared> {
     let inputs = settings.request.validate()?;
+    let endpoint = resolve_endpoint(settings, &inputs)?;
     let now = OffsetDateTime::now_utc();
     let identity = identity(&settings.identity)?;
     identity.check_validity(now)?;
-    let endpoint = resolve_endpoint(settings, &inputs)?;
     Ok(Prepared::new(inputs, identity, endpoint, now))
 }
 

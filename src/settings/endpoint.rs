@@ -18,24 +18,30 @@ pub struct EndpointEnv {
 impl EndpointEnv {
     /// Reads `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT` and
     /// `AWS_ENDPOINT_URL_ROLESANYWHERE` (ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`).
-    pub fn from_process() -> Self {
+    /// An endpoint URL that is not UTF-8 is an error, never silently replaced by the public one.
+    pub fn from_process() -> Result<Self> {
         let flag = |name: &str| {
             std::env::var(name)
                 .map(|v| v.trim().eq_ignore_ascii_case("true"))
                 .unwrap_or(false)
         };
         let ignore_urls = flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-        EndpointEnv {
+        let endpoint_url = match std::env::var("AWS_ENDPOINT_URL_ROLESANYWHERE") {
+            _ if ignore_urls => None,
+            Ok(url) => Some(url).filter(|v| !v.trim().is_empty()),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::invalid_argument(
+                    "AWS_ENDPOINT_URL_ROLESANYWHERE",
+                    "is not valid UTF-8; set it to the endpoint's URL, or unset it",
+                ));
+            }
+        };
+        Ok(EndpointEnv {
             use_fips: flag("AWS_USE_FIPS_ENDPOINT"),
             use_dualstack: flag("AWS_USE_DUALSTACK_ENDPOINT"),
-            endpoint_url: if ignore_urls {
-                None
-            } else {
-                std::env::var("AWS_ENDPOINT_URL_ROLESANYWHERE")
-                    .ok()
-                    .filter(|v| !v.trim().is_empty())
-            },
-        }
+            endpoint_url,
+        })
     }
 }
 
@@ -52,13 +58,31 @@ pub struct Endpoint {
 
 /// Works out the endpoint; `explicit` is `--endpoint`, which wins over the environment.
 pub fn resolve(region: &str, explicit: Option<&str>, env: &EndpointEnv) -> Result<Endpoint> {
-    if let Some(url) = explicit.filter(|u| !u.trim().is_empty()) {
-        return parse("--endpoint", url);
-    }
-    if let Some(url) = &env.endpoint_url {
-        return parse("AWS_ENDPOINT_URL_ROLESANYWHERE", url);
-    }
     let partition = partition_of_region(region);
+    let given = match explicit.filter(|u| !u.trim().is_empty()) {
+        Some(url) => Some(("--endpoint", url)),
+        None => env
+            .endpoint_url
+            .as_deref()
+            .map(|url| ("AWS_ENDPOINT_URL_ROLESANYWHERE", url)),
+    };
+    if let Some((source, url)) = given {
+        let endpoint = parse(source, url)?;
+        // An AWS host of another partition than the region's (and the ARNs') cannot answer.
+        if let Some(host) = endpoint.url.host_str()
+            && let Some(partitions) = partitions_of_host(host)
+            && !partitions.contains(&partition)
+        {
+            return Err(Error::invalid_argument(
+                source,
+                format!(
+                    "{host} is an endpoint of partition '{}' but the region {region} is in '{partition}'; give an endpoint of that partition",
+                    partitions[0]
+                ),
+            ));
+        }
+        return Ok(endpoint);
+    }
     let (suffix, dualstack_suffix) = match partition {
         "aws-cn" => ("amazonaws.com.cn", "api.amazonwebservices.com.cn"),
         "aws-iso" => ("c2s.ic.gov", "c2s.ic.gov"),
@@ -81,8 +105,42 @@ pub fn resolve(region: &str, explicit: Option<&str>, env: &EndpointEnv) -> Resul
     parse("region", &format!("https://{service}.{region}.{domain}"))
 }
 
+/// The longest endpoint URL accepted (far longer than any real one).
+pub const MAX_ENDPOINT_LENGTH: usize = 2048;
+
+/// The partitions an AWS host name belongs to, from its domain; `None` for other hosts (a local
+/// endpoint, a proxy of one's own).
+fn partitions_of_host(host: &str) -> Option<&'static [&'static str]> {
+    const DOMAINS: &[(&str, &[&str])] = &[
+        (".amazonaws.com.cn", &["aws-cn"]),
+        (".api.amazonwebservices.com.cn", &["aws-cn"]),
+        (".amazonaws.com", &["aws", "aws-us-gov"]),
+        (".api.aws", &["aws", "aws-us-gov"]),
+        (".c2s.ic.gov", &["aws-iso"]),
+        (".sc2s.sgov.gov", &["aws-iso-b"]),
+        (".cloud.adc-e.uk", &["aws-iso-e"]),
+        (".csp.hci.ic.gov", &["aws-iso-f"]),
+        (".amazonaws.eu", &["aws-eusc"]),
+    ];
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    DOMAINS
+        .iter()
+        .find(|(domain, _)| host.ends_with(domain))
+        .map(|(_, partitions)| *partitions)
+}
+
 fn parse(source: &str, value: &str) -> Result<Endpoint> {
     let value = value.trim();
+    // Checked first, so a 70,000-character value is neither echoed nor tried three times.
+    let length = value.chars().count();
+    if length > MAX_ENDPOINT_LENGTH {
+        return Err(Error::invalid_argument(
+            source,
+            format!(
+                "is {length} characters long; an endpoint URL has at most {MAX_ENDPOINT_LENGTH}"
+            ),
+        ));
+    }
     let with_scheme = if value.contains("://") {
         value.to_string()
     } else {
@@ -199,5 +257,45 @@ mod tests {
             "h"
         );
         assert!(resolve("us-east-1", Some("ftp://h"), &env).is_err());
+    }
+
+    #[test]
+    fn an_endpoint_of_another_partition_or_of_absurd_length_is_a_usage_error() {
+        let env = EndpointEnv::default();
+        let usage = |region: &str, url: &str| {
+            resolve(region, Some(url), &env)
+                .err()
+                .map(|e| e.exit_code())
+        };
+        assert_eq!(
+            usage(
+                "us-east-1",
+                "https://rolesanywhere.cn-north-1.amazonaws.com.cn"
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            usage(
+                "cn-north-1",
+                "https://rolesanywhere.us-east-1.amazonaws.com"
+            ),
+            Some(2)
+        );
+        let long = format!("https://{}.example", "a".repeat(70_000));
+        assert_eq!(usage("us-east-1", &long), Some(2));
+        for (region, url) in [
+            (
+                "us-gov-west-1",
+                "https://rolesanywhere.us-gov-west-1.amazonaws.com",
+            ),
+            (
+                "cn-north-1",
+                "https://rolesanywhere.cn-north-1.amazonaws.com.cn",
+            ),
+            ("us-east-1", "https://127.0.0.1:9443"),
+            ("cn-north-1", "https://proxy.internal.example"),
+        ] {
+            assert!(resolve(region, Some(url), &env).is_ok(), "{region} {url}");
+        }
     }
 }

@@ -15,6 +15,9 @@ pub const PARTITIONS: &[&str] = &[
     "aws-eusc",
 ];
 
+/// The longest ARN accepted: IAM and Roles Anywhere ARNs are at most 2048 characters.
+pub const MAX_ARN_LENGTH: usize = 2048;
+
 /// A parsed ARN: `arn:<partition>:<service>:<region>:<account>:<resource>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arn {
@@ -73,6 +76,13 @@ fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
             kind.flag,
             format!("is required; give an ARN like {}", kind.example),
         ));
+    }
+    // Checked first, so a 100,000-character value is neither echoed nor sent anywhere.
+    let length = value.chars().count();
+    if length > MAX_ARN_LENGTH {
+        return Err(bad(format!(
+            "is {length} characters long; an ARN has at most {MAX_ARN_LENGTH}"
+        )));
     }
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     if parts.len() != 6 || parts[0] != "arn" {
@@ -220,6 +230,23 @@ pub fn validate(
         }
         _ => trust_anchor.region.clone(),
     };
+    // The region decides the endpoint and the signing scope: a region of another partition would
+    // send the request to the wrong AWS (an `arn:aws-cn:` trust anchor to the commercial one).
+    let region_partition = partition_of_region(&region);
+    if region_partition != trust_anchor.partition {
+        let flag = if region == trust_anchor.region {
+            "--trust-anchor-arn"
+        } else {
+            "--region"
+        };
+        return Err(Error::invalid_argument(
+            flag,
+            format!(
+                "region {region} is in partition '{region_partition}' but the ARNs are in '{}'; give a region of that partition",
+                trust_anchor.partition
+            ),
+        ));
+    }
     if !(900..=43200).contains(&duration_seconds) {
         return Err(Error::invalid_argument(
             "--session-duration",
@@ -250,9 +277,15 @@ pub fn validate_role_session_name(name: &str) -> Result<()> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
     if !(2..=64).contains(&name.len()) || !valid_chars {
+        // A value far too long is not echoed.
+        let shown = if name.chars().count() > 64 {
+            format!("a name of {} characters", name.chars().count())
+        } else {
+            format!("'{name}'")
+        };
         return Err(Error::invalid_argument(
             "--role-session-name",
-            format!("'{name}' is invalid; use 2 to 64 characters of letters, digits and _+=,.@-"),
+            format!("{shown} is invalid; use 2 to 64 characters of letters, digits and _+=,.@-"),
         ));
     }
     Ok(())
@@ -298,12 +331,52 @@ mod tests {
                 "--profile-arn",
             ),
             (TA, PR, "arn:aws-cn:iam::123456789012:role/x", "--role-arn"),
+            (
+                &format!("{TA}{}", "x".repeat(100_000)),
+                PR,
+                RO,
+                "--trust-anchor-arn",
+            ),
+            (TA, PR, &format!("{RO}{}", "x".repeat(3000)), "--role-arn"),
+            (
+                "arn:aws-cn:rolesanywhere:us-east-1:123456789012:trust-anchor/a",
+                "arn:aws-cn:rolesanywhere:us-east-1:123456789012:profile/b",
+                "arn:aws-cn:iam::123456789012:role/x",
+                "--trust-anchor-arn",
+            ),
         ];
         for (ta, pr, ro, flag) in cases {
             let err = validate(ta, pr, ro, None, 3600, None).unwrap_err();
             assert!(err.to_string().starts_with(flag), "{ta} {pr} {ro}: {err}");
+            assert!(
+                err.to_string().len() < 400,
+                "the value is not echoed: {err}"
+            );
             assert_eq!(err.exit_code(), 2);
         }
+    }
+
+    #[test]
+    fn the_region_must_be_in_the_partition_of_the_arns() {
+        let cn = |arn: &str| arn.replacen("arn:aws:", "arn:aws-cn:", 1);
+        let (ta, pr, ro) = (
+            cn(TA).replace("us-east-1", "cn-north-1"),
+            cn(PR).replace("us-east-1", "cn-north-1"),
+            cn(RO),
+        );
+        assert_eq!(
+            validate(&ta, &pr, &ro, None, 3600, None).unwrap().region,
+            "cn-north-1"
+        );
+        let err = validate(&ta, &pr, &ro, Some("us-east-1"), 3600, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("--region: region us-east-1 is in partition 'aws'"),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), 2);
+        assert!(validate(TA, PR, RO, Some("cn-north-1"), 3600, None).is_err());
+        assert!(validate(TA, PR, RO, Some("us-west-2"), 3600, None).is_ok());
     }
 
     #[test]

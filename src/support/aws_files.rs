@@ -22,3 +22,40 @@ pub fn section_name(line: &str) -> Option<&str> {
         .and_then(|rest| rest.strip_suffix(']'))
         .map(str::trim)
 }
+
+/// Checks that `name` can be written as a section header `[name]` that reads back as the same
+/// one section: not empty, no brackets, no control characters (a newline would start a section
+/// of its own), no surrounding spaces. `flag` names the flag in the error (exit 2).
+pub fn check_section_name(flag: &str, name: &str) -> crate::Result<()> {
+    let valid = !name.trim().is_empty()
+        && name.trim() == name
+        && !name.chars().any(|c| c == '[' || c == ']' || c.is_control());
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::Error::invalid_argument(
+            flag,
+            format!(
+                "'{name}' cannot be a section name (no brackets, control characters or surrounding spaces)"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_names_that_would_break_the_ini_structure_are_refused() {
+        for good in ["default", "a b", "prod-eu", "café"] {
+            assert!(check_section_name("--ini-profile", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "", " ", " x", "x ", "]\n[evil", "a[b", "a]b", "a\rb", "a\tb",
+        ] {
+            let error = check_section_name("--ini-profile", bad).err();
+            assert_eq!(error.map(|e| e.exit_code()), Some(2), "{bad:?}");
+        }
+    }
+}

@@ -37,6 +37,7 @@ pub struct Helper {
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
     limit: Duration,
+    dir: Option<PathBuf>,
 }
 
 impl Helper {
@@ -53,6 +54,7 @@ impl Helper {
             env: CLEARED.iter().map(|k| (k.into(), None)).collect(),
             stdin: None,
             limit: DEFAULT_LIMIT,
+            dir: None,
         }
     }
 
@@ -139,6 +141,12 @@ impl Helper {
         self
     }
 
+    /// Runs it in `dir` (else in the test's working directory).
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Helper {
+        self.dir = Some(dir.into());
+        self
+    }
+
     /// How long [`Helper::output`] may take (60 s unless told).
     pub fn limit(mut self, limit: Duration) -> Helper {
         self.limit = limit;
@@ -148,6 +156,9 @@ impl Helper {
     fn build(&self) -> Command {
         let mut command = Command::new(&self.program);
         command.args(&self.args);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
         for (k, v) in &self.env {
             match v {
                 Some(v) => command.env(k, v),

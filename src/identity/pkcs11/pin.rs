@@ -58,14 +58,14 @@ fn read_pin_source(source: &str, input: &str) -> Result<Pin> {
         .strip_prefix("file://")
         .or_else(|| source.strip_prefix("file:"))
         .unwrap_or(source);
-    let bytes = Zeroizing::new(std::fs::read(Path::new(path)).map_err(|e| {
+    let bytes = crate::support::input_file::read_bounded(Path::new(path)).map_err(|e| {
         Error::bad_input(
             input,
             format!(
                 "cannot read the PIN file pin-source={path}: {e}; fix the path or its permissions"
             ),
         )
-    })?);
+    })?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         Error::bad_input(
             input,

@@ -73,19 +73,28 @@ impl std::fmt::Debug for Pkcs11Uri {
 
 /// Whether `value` is a PKCS#11 URI rather than a file path.
 pub(crate) fn is_pkcs11_uri(value: &str) -> bool {
-    value.len() >= 7 && value[..7].eq_ignore_ascii_case("pkcs11:")
+    uri_body(value).is_some()
+}
+
+/// What follows the `pkcs11:` scheme (any case), or `None` when `value` has no such prefix.
+/// Never slices at a byte index: a path such as `./certé.pem` has a multi-byte character there.
+fn uri_body(value: &str) -> Option<&str> {
+    let scheme = value.get(..7)?;
+    scheme
+        .eq_ignore_ascii_case("pkcs11:")
+        .then(|| value.get(7..))
+        .flatten()
 }
 
 impl Pkcs11Uri {
     /// Parses `text`; `flag` names where it came from in errors (exit 2, pointing at the attribute).
     pub(crate) fn parse(text: &str, flag: &str) -> Result<Pkcs11Uri> {
-        if !is_pkcs11_uri(text) {
+        let Some(rest) = uri_body(text) else {
             return Err(Error::invalid_argument(
                 flag,
                 "not a PKCS#11 URI: it must start with `pkcs11:`",
             ));
-        }
-        let rest = &text[7..];
+        };
         let (path, query) = match rest.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (rest, None),
@@ -361,6 +370,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Pkcs11Uri> {
         Pkcs11Uri::parse(text, "--private-key")
+    }
+
+    #[test]
+    fn file_names_with_a_multibyte_character_at_the_scheme_boundary_are_paths_not_a_panic() {
+        for path in [
+            "./certé.pem",
+            "/tmp/日本.pem",
+            "pkcs11",
+            "pkcs1é:x",
+            "ü",
+            "",
+        ] {
+            assert!(!is_pkcs11_uri(path), "{path}");
+            assert!(parse(path).is_err(), "{path}");
+        }
+        assert!(is_pkcs11_uri("PKCS11:token=a"));
+        assert!(is_pkcs11_uri("pkcs11:"));
     }
 
     #[test]
