@@ -1,0 +1,75 @@
+//! The flags of the long-running commands, `serve` and `update`.
+
+// clap turns doc comments into help text: the argument structs deliberately have none.
+#![allow(missing_docs)]
+
+use std::path::PathBuf;
+
+use clap::Args;
+use zeroize::Zeroizing;
+
+use super::{CredentialArgs, secret};
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Port to listen on
+    ///
+    /// Port to listen on (default 9911), on 127.0.0.1 and ::1 (when the host has IPv6) unless --bind
+    /// is given.
+    #[arg(long, value_name = "PORT", default_value_t = 9911)]
+    pub port: u16,
+    /// IP TTL (hop limit) of the answers, as on EC2
+    #[arg(long, value_name = "HOPS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub hop_limit: u32,
+    /// Address to listen on (repeat for several; default 127.0.0.1 and ::1). A non-loopback
+    /// address serves only the token-authenticated container endpoint
+    ///
+    /// Address to listen on, repeatable; replaces the default 127.0.0.1 and ::1. On a non-loopback
+    /// address only the token-authenticated container endpoint answers (IMDS paths get 403 there),
+    /// since IMDS has no authentication of its own.
+    #[arg(long = "bind", value_name = "IP")]
+    pub bind: Vec<std::net::IpAddr>,
+    /// Token clients must send in Authorization to the container endpoint (default: random)
+    ///
+    /// The token clients must send as `Authorization: <token>` to GET /v1/credentials (no token: 401,
+    /// a wrong one: 403, compared in constant time). Default: random for each start. Clients running
+    /// as another user need the token given to both sides, for example the same value in a root-owned
+    /// environment file.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "ROLESANYWHERE_HELPER_CONTAINER_TOKEN",
+        hide_env_values = true,
+        value_parser = secret
+    )]
+    pub container_token: Option<Zeroizing<String>>,
+    /// Write the container endpoint's token here (mode 0600, no trailing newline)
+    ///
+    /// Writes the container endpoint's token here (mode 0600, no trailing newline), for clients'
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+    #[arg(long, value_name = "PATH")]
+    pub container_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Profile (section) of the shared credentials file to write
+    ///
+    /// The section of AWS_SHARED_CREDENTIALS_FILE (else ~/.aws/credentials) to write
+    /// aws_access_key_id, aws_secret_access_key and aws_session_token into. Every other section, key,
+    /// comment and blank line is kept byte for byte; each write is locked (flock on <file>.lock) and
+    /// atomic (a new 0600 file, fsynced, renamed over the old one). A missing ~/.aws is created 0700.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
+    /// Write the credentials once and exit
+    ///
+    /// Write the credentials once and exit; on failure, exit with the error's code. Without it,
+    /// update keeps the profile current (refresh between 50% and 70% of the lifetime, at the latest
+    /// 20 minutes before expiry) and retries failures instead of exiting.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub once: Option<bool>,
+}
