@@ -190,6 +190,17 @@ impl Swtpm {
     }
 }
 
+/// How a command line gives a TPM key's password (see [`Helper::password_flag`]).
+#[derive(Clone, Copy, Debug)]
+pub enum PasswordFlag {
+    /// Neither flag: the key file's emptyAuth decides, and a password is asked for if needed.
+    Unspecified,
+    /// `--tpm-key-password P`.
+    Given(&'static str),
+    /// `--no-tpm-key-password`.
+    NoPassword,
+}
+
 /// Stops a process by PID and waits (bounded) until it is gone.
 pub fn stop_process(pid: u32) {
     let _ = Command::new("kill")
