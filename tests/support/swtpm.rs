@@ -2,12 +2,12 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rolesanywhere_helper::identity::tpm::{Options, Password};
 
-use super::{Helper, helper, run_bounded};
+use super::{Helper, run_bounded};
 
 /// A private swtpm with the fixture's keys, stopped by PID when dropped.
 pub struct Swtpm {
@@ -177,11 +177,6 @@ impl Swtpm {
             .expect("lockout counter listed");
         let value = line.rsplit(' ').next().unwrap().trim_start_matches("0x");
         u64::from_str_radix(value, 16).unwrap()
-    }
-
-    /// The helper binary with `TPM_DEVICE` pointing here.
-    pub fn helper(&self, args: &[&str]) -> Output {
-        helper(args, &[("TPM_DEVICE", &self.device())])
     }
 
     /// The helper's `command` with `TPM_DEVICE` pointing here.
