@@ -62,17 +62,11 @@ fn credential_process_signs_with_token_keys_of_every_type() {
         ("rsa2048", "AWS4-X509-RSA-SHA256"),
     ] {
         let uri = token.uri(object);
-        let output = token.credential_process(
-            &endpoint,
-            &[
-                "--certificate",
-                &uri,
-                "--private-key",
-                &uri,
-                "--pkcs11-lib",
-                &token.module,
-            ],
-        );
+        let output = token
+            .credential_process_against(&endpoint)
+            .key_pair(&uri, &uri)
+            .pkcs11_lib(&token.module)
+            .output();
         assert!(output.status.success(), "{object}: {}", stderr(&output));
         let doc = parse_credential_process(&output);
         let record = endpoint.records().pop().unwrap();
@@ -89,20 +83,12 @@ fn credential_process_signs_with_token_keys_of_every_type() {
         "pkcs11:token={};object=ec384;type=private?pin-value={PIN}&module-path={}",
         token.label, token.module
     );
-    let args = credential_process_args(
-        Some(&endpoint.url),
-        &[
-            "--certificate",
-            cert_file.to_str().unwrap(),
-            "--private-key",
-            &key_uri,
-            "--debug",
-        ],
-    );
-    let output = token.helper(
-        &strs(&args),
-        &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
-    );
+    let output = token
+        .command("credential-process")
+        .endpoint(&endpoint)
+        .key_pair(&cert_file, &key_uri)
+        .debug()
+        .output();
     assert!(
         output.status.success(),
         "key URI + cert file: {}",
@@ -124,14 +110,12 @@ fn credential_process_signs_with_token_keys_of_every_type() {
         token.label,
         pin_file.display()
     );
-    let args = credential_process_args(
-        Some(&endpoint.url),
-        &["--certificate", &cert_uri, "--pkcs11-lib", &token.module],
-    );
-    let output = token.helper(
-        &strs(&args),
-        &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
-    );
+    let output = token
+        .command("credential-process")
+        .endpoint(&endpoint)
+        .certificate(&cert_uri)
+        .pkcs11_lib(&token.module)
+        .output();
     assert!(
         output.status.success(),
         "certificate URI only: {}",
@@ -151,10 +135,11 @@ fn the_chain_comes_from_the_token_unless_intermediates_are_given() {
     // The endpoint trusts only the root: the intermediate must be sent.
     let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
     let uri = token.uri("ec256-int");
-    let output = token.credential_process(
-        &endpoint,
-        &["--certificate", &uri, "--pkcs11-lib", &token.module],
-    );
+    let output = token
+        .credential_process_against(&endpoint)
+        .certificate(&uri)
+        .pkcs11_lib(&token.module)
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     parse_credential_process(&output);
     let record = endpoint.records().pop().unwrap();
@@ -179,17 +164,12 @@ fn the_chain_comes_from_the_token_unless_intermediates_are_given() {
 
     // --intermediates wins over the token's certificates.
     let intermediates = token.path("intermediate.pem");
-    let output = token.credential_process(
-        &endpoint,
-        &[
-            "--certificate",
-            &uri,
-            "--pkcs11-lib",
-            &token.module,
-            "--intermediates",
-            intermediates.to_str().unwrap(),
-        ],
-    );
+    let output = token
+        .credential_process_against(&endpoint)
+        .certificate(&uri)
+        .pkcs11_lib(&token.module)
+        .intermediates(&intermediates)
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         endpoint.records().pop().unwrap()["chain_subjects"]
@@ -206,22 +186,14 @@ fn sign_string_signatures_verify_with_openssl_for_every_digest() {
     for object in ["ec256", "ec384", "rsa2048", "ec384-imported"] {
         for digest in ["SHA256", "SHA384", "SHA512"] {
             let uri = token.uri(object);
-            let output = token.helper(
-                &[
-                    "sign-string",
-                    "--certificate",
-                    &uri,
-                    "--private-key",
-                    &uri,
-                    "--pkcs11-lib",
-                    &token.module,
-                    "--format",
-                    "bin",
-                    "--digest",
-                    digest,
-                ],
-                &[("PKCS11_PIN", PIN)],
-            );
+            let output = token
+                .command("sign-string")
+                .key_pair(&uri, &uri)
+                .pkcs11_lib(&token.module)
+                .format("bin")
+                .digest(digest)
+                .env("PKCS11_PIN", PIN)
+                .output();
             assert!(
                 output.status.success(),
                 "{object} {digest}: {}",
@@ -236,18 +208,13 @@ fn sign_string_signatures_verify_with_openssl_for_every_digest() {
         }
     }
     // Only a key URI: the public key comes from the token.
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            &token.uri("ec256"),
-            "--pkcs11-lib",
-            &token.module,
-            "--format",
-            "bin",
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key(token.uri("ec256"))
+        .pkcs11_lib(&token.module)
+        .format("bin")
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert!(output.status.success(), "key URI only: {}", stderr(&output));
     assert_openssl_verifies(
         &token,
@@ -261,19 +228,14 @@ fn sign_string_signatures_verify_with_openssl_for_every_digest() {
 fn always_authenticate_keys_log_in_before_each_signature_with_reuse_pin() {
     let token = Token::new();
     let uri = token.uri("ec256-always");
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--certificate",
-            &uri,
-            "--pkcs11-lib",
-            &token.module,
-            "--reuse-pin",
-            "--format",
-            "bin",
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .certificate(&uri)
+        .pkcs11_lib(&token.module)
+        .reuse_pin()
+        .format("bin")
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     assert_openssl_verifies(
         &token,
@@ -284,23 +246,19 @@ fn always_authenticate_keys_log_in_before_each_signature_with_reuse_pin() {
 
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
-    let output = token.credential_process(
-        &endpoint,
-        &[
-            "--certificate",
-            &uri,
-            "--pkcs11-lib",
-            &token.module,
-            "--reuse-pin",
-        ],
-    );
+    let output = token
+        .credential_process_against(&endpoint)
+        .certificate(&uri)
+        .pkcs11_lib(&token.module)
+        .reuse_pin()
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     parse_credential_process(&output);
 
     // Without --reuse-pin the key's PIN is asked for; with no terminal, a clear error at once.
     let output = token
         .command_with_module("sign-string")
-        .args(["--certificate", &uri])
+        .certificate(&uri)
         .env("PKCS11_PIN", PIN)
         .wrapped_in("setsid", &["-w"])
         .limit(Duration::from_secs(30))
@@ -312,16 +270,11 @@ fn always_authenticate_keys_log_in_before_each_signature_with_reuse_pin() {
 #[test]
 fn read_certificate_data_lists_matching_certificates_with_uris() {
     let token = Token::new();
-    let output = token.helper(
-        &[
-            "read-certificate-data",
-            "--certificate",
-            &token.uri("twin"),
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[],
-    );
+    let output = token
+        .command("read-certificate-data")
+        .certificate(token.uri("twin"))
+        .pkcs11_lib(&token.module)
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     let text = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -360,16 +313,11 @@ fn read_certificate_data_lists_matching_certificates_with_uris() {
         .find_map(|l| l.trim().strip_prefix("URI: "))
         .unwrap()
         .to_string();
-    let output = token.helper(
-        &[
-            "read-certificate-data",
-            "--certificate",
-            &listed,
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[],
-    );
+    let output = token
+        .command("read-certificate-data")
+        .certificate(&listed)
+        .pkcs11_lib(&token.module)
+        .output();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout)
             .matches(") ")
@@ -379,29 +327,20 @@ fn read_certificate_data_lists_matching_certificates_with_uris() {
         String::from_utf8_lossy(&output.stdout)
     );
     // The whole token: 8 leaves and 2 CA certificates.
-    let output = token.helper(
-        &[
-            "read-certificate-data",
-            "--certificate",
-            &format!("pkcs11:token={}", token.label),
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[],
-    );
+    let output = token
+        .command("read-certificate-data")
+        .certificate(format!("pkcs11:token={}", token.label))
+        .pkcs11_lib(&token.module)
+        .output();
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(text.matches("\tURI: ").count(), 10, "{text}");
     // Nothing matches.
-    let output = token.helper(
-        &[
-            "read-certificate-data",
-            "--certificate",
-            &token.uri("nothing-here"),
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("read-certificate-data")
+        .certificate(token.uri("nothing-here"))
+        .pkcs11_lib(&token.module)
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
@@ -431,10 +370,11 @@ fn several_matches_list_every_candidate_uri() {
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
     let uri = token.uri("twin");
-    let output = token.credential_process(
-        &endpoint,
-        &["--certificate", &uri, "--pkcs11-lib", &token.module],
-    );
+    let output = token
+        .credential_process_against(&endpoint)
+        .certificate(&uri)
+        .pkcs11_lib(&token.module)
+        .output();
     assert_clean_failure(&output, 3, "2 certificates match");
     let message = stderr(&output);
     assert!(
@@ -446,16 +386,12 @@ fn several_matches_list_every_candidate_uri() {
         "{message}"
     );
 
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            &uri,
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key(&uri)
+        .pkcs11_lib(&token.module)
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert_clean_failure(&output, 3, "2 private keys match");
     let message = stderr(&output);
     assert!(
@@ -469,33 +405,22 @@ fn several_matches_list_every_candidate_uri() {
 
     // A certificate file picks its own key among the twins by public key.
     let cert = token.path("twin-07.crt.pem");
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--certificate",
-            cert.to_str().unwrap(),
-            "--private-key",
-            &uri,
-            "--pkcs11-lib",
-            &token.module,
-            "--format",
-            "bin",
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .key_pair(&cert, &uri)
+        .pkcs11_lib(&token.module)
+        .format("bin")
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     assert_openssl_verifies(&token, &cert, &output.stdout, "SHA256");
 
     // Nothing matches: the error says what was searched.
-    let output = token.credential_process(
-        &endpoint,
-        &[
-            "--certificate",
-            &token.uri("absent"),
-            "--pkcs11-lib",
-            &token.module,
-        ],
-    );
+    let output = token
+        .credential_process_against(&endpoint)
+        .certificate(token.uri("absent"))
+        .pkcs11_lib(&token.module)
+        .output();
     assert_clean_failure(
         &output,
         3,
@@ -508,16 +433,12 @@ fn a_wrong_pin_fails_at_once_and_leaves_the_token_usable() {
     let token = Token::new();
     let uri = token.uri("ec256");
     let sign = |pin: &str| {
-        token.helper(
-            &[
-                "sign-string",
-                "--certificate",
-                &uri,
-                "--pkcs11-lib",
-                &token.module,
-            ],
-            &[("PKCS11_PIN", pin)],
-        )
+        token
+            .command("sign-string")
+            .certificate(&uri)
+            .pkcs11_lib(&token.module)
+            .env("PKCS11_PIN", pin)
+            .output()
     };
     let output = sign("987654");
     assert_clean_failure(
@@ -539,7 +460,7 @@ fn a_wrong_pin_fails_at_once_and_leaves_the_token_usable() {
     // No PIN anywhere and no terminal: a clear error, never a hang.
     let output = token
         .command_with_module("sign-string")
-        .args(["--certificate", &uri])
+        .certificate(&uri)
         .wrapped_in("setsid", &["-w"])
         .limit(Duration::from_secs(30))
         .output();
@@ -551,16 +472,12 @@ fn a_wrong_pin_fails_at_once_and_leaves_the_token_usable() {
 fn module_and_uri_mistakes_get_one_clear_line() {
     let token = Token::new();
     let missing = "/nonexistent/lib/libnothing-pkcs11.so";
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            &token.uri("ec256"),
-            "--pkcs11-lib",
-            missing,
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key(token.uri("ec256"))
+        .pkcs11_lib(missing)
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert_clean_failure(&output, 3, missing);
     assert!(stderr(&output).contains("install"), "{}", stderr(&output));
 
@@ -568,10 +485,11 @@ fn module_and_uri_mistakes_get_one_clear_line() {
     // default module is absent whatever the host has installed (a desktop's proxy would find the
     // token through the system's SoftHSM2 module); the_default_module_is_p11_kit_s_proxy checks
     // the other side.
-    let output = token.helper(
-        &["sign-string", "--private-key", &token.uri("ec256")],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key(token.uri("ec256"))
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stderr(&output).contains("p11-kit"), "{}", stderr(&output));
     assert_clean_failure(&output, 3, "p11-kit's proxy is not installed");
@@ -581,39 +499,25 @@ fn module_and_uri_mistakes_get_one_clear_line() {
         stderr(&output)
     );
 
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            &format!("pkcs11:token={};objekt=ec256", token.label),
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key(format!("pkcs11:token={};objekt=ec256", token.label))
+        .pkcs11_lib(&token.module)
+        .output();
     assert_clean_failure(&output, 2, "`objekt` is not an RFC 7512 path attribute");
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            "pkcs11:object=ec%2",
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key("pkcs11:object=ec%2")
+        .pkcs11_lib(&token.module)
+        .output();
     assert_clean_failure(&output, 2, "`object` has a bad percent-escape");
 
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            "pkcs11:token=no-such-token;object=ec256",
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key("pkcs11:token=no-such-token;object=ec256")
+        .pkcs11_lib(&token.module)
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert_clean_failure(&output, 3, "no token in");
     assert!(stderr(&output).contains(&token.label));
 
@@ -625,31 +529,27 @@ fn module_and_uri_mistakes_get_one_clear_line() {
         module.parent().unwrap().display(),
         module.file_stem().unwrap().to_string_lossy()
     );
-    let output = token.helper(&["sign-string", "--private-key", &by_name], &[]);
+    let output = token.command("sign-string").private_key(&by_name).output();
     assert!(output.status.success(), "module-name: {}", stderr(&output));
 
     // An unreadable pin-source names the file.
     let absent_pin = token.path("no-such-pin-file");
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            &format!("{}?pin-source={}", token.uri("ec256"), absent_pin.display()),
-            "--pkcs11-lib",
-            &token.module,
-        ],
-        &[],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key(format!(
+            "{}?pin-source={}",
+            token.uri("ec256"),
+            absent_pin.display()
+        ))
+        .pkcs11_lib(&token.module)
+        .output();
     assert_clean_failure(&output, 3, "cannot read the PIN file");
     assert!(stderr(&output).contains("no-such-pin-file"));
 
     // File keys never need a PKCS#11 library.
     let pki = Pki::new();
     let leaf = pki.leaf("file", crate::support::testbed::KeyKind::EcP256);
-    let output = helper(
-        &strs(&[vec!["sign-string".to_string()], leaf_args(&leaf)].concat()),
-        &[],
-    );
+    let output = Helper::command("sign-string").leaf(&leaf).output();
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
@@ -661,13 +561,9 @@ fn the_default_module_is_p11_kit_s_proxy() {
     token.install_default_module();
     let output = token
         .command("sign-string")
-        .args([
-            "--private-key",
-            &token.uri("ec256"),
-            "--format",
-            "bin",
-            "--debug",
-        ])
+        .private_key(token.uri("ec256"))
+        .format("bin")
+        .debug()
         .env("PKCS11_PIN", PIN)
         .output();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -846,7 +742,8 @@ fn update_refreshes_many_times_on_one_token_login() {
     let running = token
         .command_with_module("update")
         .endpoint(&endpoint)
-        .args(["--profile", "token", "--session-duration", "900", "--debug"])
+        .args(["--profile", "token", "--session-duration", "900"])
+        .debug()
         .key_pair(&uri, &uri)
         .env("PKCS11_PIN", PIN)
         .env("AWS_SHARED_CREDENTIALS_FILE", &credentials_file)
@@ -889,13 +786,8 @@ fn serve_refreshes_many_times_on_one_token_login() {
         .endpoint(&endpoint)
         .arg("--port")
         .arg(port.to_string())
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--session-duration",
-            "900",
-            "--debug",
-        ])
+        .args(["--bind", "127.0.0.1", "--session-duration", "900"])
+        .debug()
         .key_pair(&uri, &uri)
         .env("PKCS11_PIN", PIN)
         // Test-only: refresh every few seconds.
@@ -1020,17 +912,11 @@ fn credential_process_signs_with_generated_and_imported_keys() {
         ("ec384-imported", "softhsm-ec384-imported-08"),
     ] {
         let uri = token.uri(object);
-        let output = token.credential_process(
-            &endpoint,
-            &[
-                "--certificate",
-                &uri,
-                "--private-key",
-                &uri,
-                "--pkcs11-lib",
-                &token.module,
-            ],
-        );
+        let output = token
+            .credential_process_against(&endpoint)
+            .key_pair(&uri, &uri)
+            .pkcs11_lib(&token.module)
+            .output();
         let doc = parse_credential_process(&output);
         let record = endpoint.records().pop().unwrap();
         assert_eq!(record["outcome"], "issued", "{object}: {record}");
@@ -1051,34 +937,27 @@ fn credential_process_signs_with_generated_and_imported_keys() {
     let cert_file = token.path("ec384-imported.crt.pem");
     let cert_uri = format!("pkcs11:token={};id=%08;type=cert", token.label);
     for certificate in [cert_uri.as_str(), cert_file.to_str().unwrap()] {
-        let output = token.credential_process(
-            &endpoint,
-            &[
-                "--certificate",
-                certificate,
-                "--private-key",
-                &format!("pkcs11:token={};object=ec384-imported", token.label),
-                "--pkcs11-lib",
-                &token.module,
-            ],
-        );
+        let output = token
+            .credential_process_against(&endpoint)
+            .certificate(certificate)
+            .private_key(format!(
+                "pkcs11:token={};object=ec384-imported",
+                token.label
+            ))
+            .pkcs11_lib(&token.module)
+            .output();
         let doc = parse_credential_process(&output);
         let record = endpoint.records().pop().unwrap();
         assert_eq!(record["access_key_id"], doc["AccessKeyId"], "{certificate}");
         assert_eq!(record["verified"], true, "{certificate}");
     }
-    let output = token.helper(
-        &[
-            "sign-string",
-            "--private-key",
-            &token.uri("ec384-imported"),
-            "--pkcs11-lib",
-            &token.module,
-            "--format",
-            "bin",
-        ],
-        &[("PKCS11_PIN", PIN)],
-    );
+    let output = token
+        .command("sign-string")
+        .private_key(token.uri("ec384-imported"))
+        .pkcs11_lib(&token.module)
+        .format("bin")
+        .env("PKCS11_PIN", PIN)
+        .output();
     assert!(output.status.success(), "{}", stderr(&output));
     // Checked against the public half of the openssl key file the token imported.
     let openssl_key = token.path("ec384-imported-08.key.pem");

@@ -7,81 +7,75 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crate::support::PasswordFlag::{Given, NoPassword, Unspecified};
 use crate::support::*;
 use rolesanywhere_helper::identity::tpm::{Password, TpmKey};
 use rolesanywhere_helper::identity::{Digest, Signer};
 use zeroize::Zeroizing;
-
-fn key_args<'a>(cert: &'a str, key: &'a str) -> Vec<&'a str> {
-    vec!["--certificate", cert, "--private-key", key]
-}
 
 #[test]
 fn tpm_keys_get_credentials_from_the_local_endpoint() {
     let tpm = Swtpm::start(false);
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &tpm.path("pki/ca.pem"), &[]);
-    let cases: Vec<(&str, String, String, Vec<&str>, &str)> = vec![
+    let cases: [(&str, String, String, PasswordFlag, &str); 7] = [
         (
             "ec256",
             tpm.cert("ec256"),
             tpm.key("ec256"),
-            vec![],
+            Unspecified,
             "AWS4-X509-ECDSA-SHA256",
         ),
         (
             "ec384",
             tpm.cert("ec384"),
             tpm.key("ec384"),
-            vec![],
+            Unspecified,
             "AWS4-X509-ECDSA-SHA256",
         ),
         (
             "rsa2048",
             tpm.cert("rsa2048"),
             tpm.key("rsa2048"),
-            vec![],
+            Unspecified,
             "AWS4-X509-RSA-SHA256",
         ),
         (
             "ec256 under 0x81000001",
             tpm.cert("ec256-p81"),
             tpm.key("ec256-p81"),
-            vec![],
+            Unspecified,
             "AWS4-X509-ECDSA-SHA256",
         ),
         (
             "password key",
             tpm.cert("ec256-pw"),
             tpm.key("ec256-pw"),
-            vec!["--tpm-key-password", "1234"],
+            Given("1234"),
             "AWS4-X509-ECDSA-SHA256",
         ),
         (
             "tpm2_encodeobject file",
             tpm.cert("encoded"),
             tpm.key("encoded"),
-            vec!["--no-tpm-key-password"],
+            NoPassword,
             "AWS4-X509-ECDSA-SHA256",
         ),
         (
             "persistent handle",
             tpm.cert("persistent"),
             "handle:0x81000101".into(),
-            vec!["--no-tpm-key-password"],
+            NoPassword,
             "AWS4-X509-ECDSA-SHA256",
         ),
     ];
-    for (what, cert, key, extra, algorithm) in &cases {
-        let mut args = credential_process_args(Some(&endpoint.url), &key_args(cert, key));
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let output = helper(
-            &strs(&args),
-            &[
-                ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
-                ("TPM_DEVICE", &tpm.device()),
-            ],
-        );
+    for (what, cert, key, password, algorithm) in &cases {
+        let output = tpm
+            .command("credential-process")
+            .endpoint(&endpoint)
+            .key_pair(cert, key)
+            .password_flag(*password)
+            .output();
         assert!(
             output.status.success(),
             "{what}: {}",
@@ -96,18 +90,11 @@ fn tpm_keys_get_credentials_from_the_local_endpoint() {
         assert_eq!(record["algorithm"], *algorithm, "{what}");
     }
     // The tpm2-tss spelling of TPM_DEVICE works too.
-    let args = credential_process_args(
-        Some(&endpoint.url),
-        &key_args(&tpm.cert("ec256"), &tpm.key("ec256")),
-    );
-    let tcti = tpm.tcti();
-    let output = helper(
-        &strs(&args),
-        &[
-            ("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap()),
-            ("TPM_DEVICE", &tcti),
-        ],
-    );
+    let output = Helper::command("credential-process")
+        .endpoint(&endpoint)
+        .key_pair(tpm.cert("ec256"), tpm.key("ec256"))
+        .tpm_device(tpm.tcti())
+        .output();
     parse_credential_process(&output);
     // Every process flushed what it loaded.
     assert_eq!(
@@ -120,31 +107,29 @@ fn tpm_keys_get_credentials_from_the_local_endpoint() {
 #[test]
 fn sign_string_signatures_verify_with_openssl() {
     let tpm = Swtpm::start(false);
-    for (name, key, extra, digest) in [
-        ("ec256", tpm.key("ec256"), vec![], "SHA256"),
-        ("ec256", tpm.key("ec256"), vec![], "SHA384"),
-        ("ec384", tpm.key("ec384"), vec![], "SHA256"),
-        ("rsa2048", tpm.key("rsa2048"), vec![], "SHA256"),
-        ("rsa2048", tpm.key("rsa2048"), vec![], "SHA512"),
-        ("ec256-p81", tpm.key("ec256-p81"), vec![], "SHA256"),
-        (
-            "ec256-pw",
-            tpm.key("ec256-pw"),
-            vec!["--tpm-key-password", "1234"],
-            "SHA256",
-        ),
+    for (name, key, password, digest) in [
+        ("ec256", tpm.key("ec256"), Unspecified, "SHA256"),
+        ("ec256", tpm.key("ec256"), Unspecified, "SHA384"),
+        ("ec384", tpm.key("ec384"), Unspecified, "SHA256"),
+        ("rsa2048", tpm.key("rsa2048"), Unspecified, "SHA256"),
+        ("rsa2048", tpm.key("rsa2048"), Unspecified, "SHA512"),
+        ("ec256-p81", tpm.key("ec256-p81"), Unspecified, "SHA256"),
+        ("ec256-pw", tpm.key("ec256-pw"), Given("1234"), "SHA256"),
         (
             "persistent",
             "handle:0x81000101".to_string(),
-            vec!["--no-tpm-key-password"],
+            NoPassword,
             "SHA256",
         ),
     ] {
         let cert = tpm.cert(name);
-        let mut args = vec!["sign-string", "--format", "bin", "--digest", digest];
-        args.extend(key_args(&cert, &key));
-        args.extend(extra);
-        let output = tpm.helper(&args);
+        let output = tpm
+            .command("sign-string")
+            .format("bin")
+            .digest(digest)
+            .key_pair(&cert, &key)
+            .password_flag(password)
+            .output();
         assert!(
             output.status.success(),
             "{name} {digest}: {}",
@@ -181,10 +166,13 @@ fn sign_string_signatures_verify_with_openssl() {
         );
     }
     // The persistent key's scheme pins SHA-256: another digest is refused before the TPM.
-    let cert = tpm.cert("persistent");
-    let mut args = vec!["sign-string", "--digest", "SHA384", "--no-tpm-key-password"];
-    args.extend(key_args(&cert, "handle:0x81000101"));
-    assert_clean_failure(&tpm.helper(&args), 3, "fixes the hash");
+    let output = tpm
+        .command("sign-string")
+        .digest("SHA384")
+        .no_tpm_key_password()
+        .key_pair(tpm.cert("persistent"), "handle:0x81000101")
+        .output();
+    assert_clean_failure(&output, 3, "fixes the hash");
 }
 
 #[test]
@@ -192,15 +180,10 @@ fn passwords_wrong_missing_and_conflicting_fail_clearly_and_never_retry() {
     let tpm = Swtpm::start(false);
     let cert = tpm.cert("ec256-pw");
     let key = tpm.key("ec256-pw");
-    let sign = |extra: &[&str]| {
-        let mut args = vec!["sign-string"];
-        args.extend(key_args(&cert, &key));
-        args.extend(extra);
-        tpm.helper(&args)
-    };
+    let sign = || tpm.command("sign-string").key_pair(&cert, &key);
 
     let before = tpm.lockout_counter();
-    let wrong = sign(&["--tpm-key-password", "4321"]);
+    let wrong = sign().tpm_key_password("4321").output();
     assert_clean_failure(&wrong, 3, "TPM_RC_AUTH_FAIL");
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("--tpm-key-password"));
     assert_eq!(
@@ -210,21 +193,25 @@ fn passwords_wrong_missing_and_conflicting_fail_clearly_and_never_retry() {
     );
 
     // emptyAuth FALSE, no flag, no terminal: a clear error at once, nothing sent to the TPM.
-    let missing = sign(&[]);
+    let missing = sign().output();
     assert_clean_failure(&missing, 3, "no terminal");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--no-tpm-key-password"));
     assert_eq!(tpm.lockout_counter(), before + 1);
 
     assert_clean_failure(
-        &sign(&["--tpm-key-password", "1234", "--no-tpm-key-password"]),
+        &sign()
+            .tpm_key_password("1234")
+            .no_tpm_key_password()
+            .output(),
         2,
         "--no-tpm-key-password",
     );
     // The key file for a password-less tpm2_encodeobject key says emptyAuth FALSE too.
-    let (encoded_cert, encoded_key) = (tpm.cert("encoded"), tpm.key("encoded"));
-    let mut args = vec!["sign-string"];
-    args.extend(key_args(&encoded_cert, &encoded_key));
-    assert_clean_failure(&tpm.helper(&args), 3, "--tpm-key-password");
+    let output = tpm
+        .command("sign-string")
+        .key_pair(tpm.cert("encoded"), tpm.key("encoded"))
+        .output();
+    assert_clean_failure(&output, 3, "--tpm-key-password");
 
     // In one process, a refused password is never presented again.
     {
@@ -245,7 +232,7 @@ fn passwords_wrong_missing_and_conflicting_fail_clearly_and_never_retry() {
     );
 
     // The right password still works: nothing is locked out.
-    let right = sign(&["--tpm-key-password", "1234"]);
+    let right = sign().tpm_key_password("1234").output();
     assert!(
         right.status.success(),
         "{}",
@@ -257,53 +244,50 @@ fn passwords_wrong_missing_and_conflicting_fail_clearly_and_never_retry() {
 fn unusable_keys_and_missing_tpms_get_one_clear_line() {
     let tpm = Swtpm::start(false);
     let cert = tpm.cert("ec256");
-    let sign = |key: &str, extra: &[&str], device: &str| {
-        let mut args = vec!["sign-string", "--no-tpm-key-password"];
-        args.extend(key_args(&cert, key));
-        args.extend(extra);
-        helper(&args, &[("TPM_DEVICE", device)])
+    let sign = |key: &str, device: &str| {
+        Helper::command("sign-string")
+            .no_tpm_key_password()
+            .key_pair(&cert, key)
+            .tpm_device(device)
+            .output()
     };
     let device = tpm.device();
+    assert_clean_failure(&sign(&tpm.key("decrypt-only"), &device), 3, "decrypt-only");
     assert_clean_failure(
-        &sign(&tpm.key("decrypt-only"), &[], &device),
-        3,
-        "decrypt-only",
-    );
-    assert_clean_failure(
-        &sign("handle:0x81000222", &[], &device),
+        &sign("handle:0x81000222", &device),
         3,
         "no key is persisted at handle 0x81000222",
     );
     assert_clean_failure(
-        &sign("handle:0x80000001", &[], &device),
+        &sign("handle:0x80000001", &device),
         2,
         "not a persistent key handle",
     );
     // The certificate of another key: load_identity/sign-string compare public keys.
     assert_clean_failure(
-        &sign(&tpm.key("ec384"), &[], &device),
+        &sign(&tpm.key("ec384"), &device),
         3,
         "does not match the certificate",
     );
     // No TPM at all.
     assert_clean_failure(
-        &sign(&tpm.key("ec256"), &[], "tcp:127.0.0.1:1"),
+        &sign(&tpm.key("ec256"), "tcp:127.0.0.1:1"),
         3,
         "cannot reach the TPM",
     );
     assert_clean_failure(
-        &sign(&tpm.key("ec256"), &[], "/nonexistent/tpm"),
+        &sign(&tpm.key("ec256"), "/nonexistent/tpm"),
         3,
         "no such TPM device",
     );
-    assert_clean_failure(&sign(&tpm.key("ec256"), &[], "mssim:host=x"), 3, "mssim");
+    assert_clean_failure(&sign(&tpm.key("ec256"), "mssim:host=x"), 3, "mssim");
 
     // A key file made on another TPM: a second, fresh swtpm.
     let other = Swtpm::start(true);
-    let output = sign(&tpm.key("ec256"), &[], &other.device());
+    let output = sign(&tpm.key("ec256"), &other.device());
     assert_clean_failure(&output, 3, "TPM_RC_INTEGRITY");
     assert!(String::from_utf8_lossy(&output.stderr).contains("another TPM"));
-    let output = sign(&tpm.key("ec256-p81"), &[], &other.device());
+    let output = sign(&tpm.key("ec256-p81"), &other.device());
     assert_clean_failure(&output, 3, "0x81000001 is not in the TPM");
     assert_eq!(other.transient_handles(), "");
     assert_eq!(tpm.transient_handles(), "");
@@ -490,9 +474,10 @@ fn a_swtpm_unix_socket_works_in_every_spelling() {
         format!("unix:{socket}"),
         format!("swtpm:path={socket}"),
     ] {
-        let mut args = vec!["sign-string"];
-        args.extend(key_args(&cert, &key));
-        let output = helper(&args, &[("TPM_DEVICE", &device)]);
+        let output = Helper::command("sign-string")
+            .key_pair(&cert, &key)
+            .tpm_device(&device)
+            .output();
         assert!(
             output.status.success(),
             "TPM_DEVICE={device}: {}",
@@ -514,7 +499,8 @@ fn serve_refreshes_many_times_with_one_loaded_key() {
         .endpoint(&endpoint)
         .arg("--port")
         .arg(free_port().to_string())
-        .args(["--session-duration", "900", "--debug"])
+        .args(["--session-duration", "900"])
+        .debug()
         .key_pair(&cert, &key)
         // Test-only: refresh every few seconds.
         .envs(&[FAST_REFRESH])

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{BIN, Endpoint, Leaf, PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN};
+use super::{BIN, Endpoint, Leaf, PROFILE_ARN, PasswordFlag, ROLE_ARN, TRUST_ANCHOR_ARN};
 
 /// Variables of the test's own environment that would change what the helper does; every run
 /// starts without them and a test sets the ones it means.
@@ -284,6 +284,74 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The identity and signing options by name, so that a call site reads as the command line it
+/// specifies: `.certificate(&uri).pkcs11_lib(&module).reuse_pin()`.
+impl Helper {
+    /// `--certificate C` (a file, a `pkcs11:` URI, `-` or `env:NAME`).
+    pub fn certificate(self, certificate: impl AsRef<OsStr>) -> Helper {
+        self.arg("--certificate").arg(certificate)
+    }
+
+    /// `--private-key K` (a file, a `pkcs11:` URI, a TPM key file or `handle:0x81…`).
+    pub fn private_key(self, key: impl AsRef<OsStr>) -> Helper {
+        self.arg("--private-key").arg(key)
+    }
+
+    /// `--intermediates FILE`.
+    pub fn intermediates(self, intermediates: impl AsRef<OsStr>) -> Helper {
+        self.arg("--intermediates").arg(intermediates)
+    }
+
+    /// `--pkcs11-lib MODULE`.
+    pub fn pkcs11_lib(self, module: impl AsRef<OsStr>) -> Helper {
+        self.arg("--pkcs11-lib").arg(module)
+    }
+
+    /// `--reuse-pin` (log in to CKA_ALWAYS_AUTHENTICATE keys with the token's PIN).
+    pub fn reuse_pin(self) -> Helper {
+        self.arg("--reuse-pin")
+    }
+
+    /// `--tpm-key-password PASSWORD`.
+    pub fn tpm_key_password(self, password: &str) -> Helper {
+        self.args(["--tpm-key-password", password])
+    }
+
+    /// `--no-tpm-key-password` (the key has no password: never ask).
+    pub fn no_tpm_key_password(self) -> Helper {
+        self.arg("--no-tpm-key-password")
+    }
+
+    /// The TPM key password flag a table row chose.
+    pub fn password_flag(self, flag: PasswordFlag) -> Helper {
+        match flag {
+            PasswordFlag::Unspecified => self,
+            PasswordFlag::Given(password) => self.tpm_key_password(password),
+            PasswordFlag::NoPassword => self.no_tpm_key_password(),
+        }
+    }
+
+    /// `TPM_DEVICE` (a device path, UNIX socket, `tcp:host:port` or tpm2-tss TCTI string).
+    pub fn tpm_device(self, device: impl AsRef<OsStr>) -> Helper {
+        self.env("TPM_DEVICE", device)
+    }
+
+    /// sign-string's `--digest SHA256|SHA384|SHA512`.
+    pub fn digest(self, digest: &str) -> Helper {
+        self.args(["--digest", digest])
+    }
+
+    /// sign-string's `--format text|json|bin`.
+    pub fn format(self, format: &str) -> Helper {
+        self.args(["--format", format])
+    }
+
+    /// `--debug`.
+    pub fn debug(self) -> Helper {
+        self.arg("--debug")
     }
 }
 

@@ -3,10 +3,10 @@
 //! SoftHSM2, OpenSC, ...) can change what a test sees.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-use super::{Helper, LocalEndpoint, run_bounded};
+use super::{Endpoint, Helper, run_bounded};
 
 /// The fixture token's user PIN.
 pub const PIN: &str = "1234";
@@ -113,17 +113,11 @@ impl Token {
         self.command(command).args(["--pkcs11-lib", &self.module])
     }
 
-    /// Runs the helper (`args[0]` is the command) with this token's environment and `env`.
-    pub fn helper(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.command(args[0]).args(&args[1..]).envs(env).output()
-    }
-
-    /// credential-process against `endpoint` with `args`, the PIN in `$PKCS11_PIN`.
-    pub fn credential_process(&self, endpoint: &LocalEndpoint, args: &[&str]) -> Output {
+    /// credential-process against `endpoint` with this token's environment, the PIN in
+    /// `$PKCS11_PIN`; the identity options follow.
+    pub fn credential_process_against(&self, endpoint: &impl Endpoint) -> Helper {
         self.command("credential-process")
             .endpoint(endpoint)
-            .args(args)
             .env("PKCS11_PIN", PIN)
-            .output()
     }
 }

@@ -2,12 +2,12 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rolesanywhere_helper::identity::tpm::{Options, Password};
 
-use super::{Helper, helper, run_bounded};
+use super::{Helper, run_bounded};
 
 /// A private swtpm with the fixture's keys, stopped by PID when dropped.
 pub struct Swtpm {
@@ -179,15 +179,21 @@ impl Swtpm {
         u64::from_str_radix(value, 16).unwrap()
     }
 
-    /// The helper binary with `TPM_DEVICE` pointing here.
-    pub fn helper(&self, args: &[&str]) -> Output {
-        helper(args, &[("TPM_DEVICE", &self.device())])
-    }
-
     /// The helper's `command` with `TPM_DEVICE` pointing here.
     pub fn command(&self, command: &str) -> Helper {
         Helper::command(command).env("TPM_DEVICE", self.device())
     }
+}
+
+/// How a command line gives a TPM key's password (see [`Helper::password_flag`]).
+#[derive(Clone, Copy, Debug)]
+pub enum PasswordFlag {
+    /// Neither flag: the key file's emptyAuth decides, and a password is asked for if needed.
+    Unspecified,
+    /// `--tpm-key-password P`.
+    Given(&'static str),
+    /// `--no-tpm-key-password`.
+    NoPassword,
 }
 
 /// Stops a process by PID and waits (bounded) until it is gone.
