@@ -602,7 +602,9 @@ fn unavailable_message(answer: &Answer) -> String {
         .get("Message")
         .or_else(|| doc.get("message"))
         .and_then(|m| m.as_str());
-    message.unwrap_or_else(|| panic!("no message: {doc}")).to_string()
+    message
+        .unwrap_or_else(|| panic!("no message: {doc}"))
+        .to_string()
 }
 
 /// The IMDS credentials and container answers, asked at the same time from two threads, each
@@ -659,7 +661,10 @@ fn a_request_during_the_first_create_session_waits_for_it_and_ready_follows_the_
         "{before:?}"
     );
     let asked = started.elapsed();
-    assert!(asked < Duration::from_millis(2500), "asked during the delay");
+    assert!(
+        asked < Duration::from_millis(2500),
+        "asked during the delay"
+    );
     let (imds, container) = both_endpoints_within(port, &container_token, Duration::from_secs(10));
     assert_eq!(imds.status, 200, "IMDS: {}", imds.text());
     assert_eq!(container.status, 200, "container: {}", container.text());
@@ -831,7 +836,9 @@ fn a_descriptor_limited_serve_keeps_serving_and_refreshing_under_an_idle_connect
         assert_eq!(answer.status, 200, "client {client}: {}", answer.text());
         assert!(asked.elapsed() < Duration::from_secs(3), "client {client}");
         // The flood is renewed meanwhile.
-        let _more: Vec<_> = (0..20).filter_map(|_| idle_connection(port, false)).collect();
+        let _more: Vec<_> = (0..20)
+            .filter_map(|_| idle_connection(port, false))
+            .collect();
     }
     // Refreshes (every 2.7 s) go on under the flood.
     wait_for(
@@ -841,14 +848,23 @@ fn a_descriptor_limited_serve_keeps_serving_and_refreshing_under_an_idle_connect
     );
     let stderr = serve.stderr();
     assert!(
-        !stderr.contains("refreshing credentials failed") && !stderr.contains("Too many open files"),
+        !stderr.contains("refreshing credentials failed")
+            && !stderr.contains("Too many open files"),
         "{stderr}"
     );
     assert!(started.elapsed() < Duration::from_secs(30));
-    let latest = endpoint.issued().last().unwrap().access_key_id.clone().unwrap();
-    wait_for("the latest credentials served", Duration::from_secs(10), || {
-        served_access_key(port) == latest
-    });
+    let latest = endpoint
+        .issued()
+        .last()
+        .unwrap()
+        .access_key_id
+        .clone()
+        .unwrap();
+    wait_for(
+        "the latest credentials served",
+        Duration::from_secs(10),
+        || served_access_key(port) == latest,
+    );
     drop(flood);
     assert_eq!(serve.terminate().code(), Some(0));
 }
@@ -872,7 +888,10 @@ fn a_flood_of_imds_token_puts_evicts_no_token_fetched_before() {
             &[("X-aws-ec2-metadata-token-ttl-seconds", "21600")],
         );
         assert_eq!(answer.status, 200);
-        assert!(started.elapsed() < Duration::from_secs(60), "bounded in time");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "bounded in time"
+        );
     }
     let answer = http(
         (LOCAL, port),

@@ -246,13 +246,7 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("refresher".into())
         .spawn(move || {
-            if let Err(e) = run(
-                &mut fetch,
-                &mut deliver,
-                &mut report,
-                &policy,
-                &thread_stop,
-            ) {
+            if let Err(e) = run(&mut fetch, &mut deliver, &mut report, &policy, &thread_stop) {
                 let _ = fatal_sender.send(e);
             }
         })

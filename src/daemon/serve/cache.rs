@@ -183,7 +183,9 @@ mod tests {
     fn expired_credentials_are_never_valid() {
         let cache = CredentialCache::new("123456789012".into());
         assert!(cache.valid_now().is_none());
-        cache.store(credentials(time::Duration::seconds(-1))).unwrap();
+        cache
+            .store(credentials(time::Duration::seconds(-1)))
+            .unwrap();
         assert!(cache.valid_now().is_none());
     }
 
@@ -212,7 +214,10 @@ mod tests {
             .unwrap();
         assert!(started.elapsed() >= Duration::from_millis(300));
         assert!(started.elapsed() < Duration::from_secs(3));
-        assert_eq!(why, "no credentials yet: the first CreateSession is in flight");
+        assert_eq!(
+            why,
+            "no credentials yet: the first CreateSession is in flight"
+        );
     }
 
     #[test]
@@ -244,7 +249,9 @@ mod tests {
         assert!(why.contains("retrying"), "{why}");
         // A retry in flight is waited for again; expired credentials say so.
         cache.report(&Progress::Fetching);
-        cache.store(credentials(time::Duration::seconds(-1))).unwrap();
+        cache
+            .store(credentials(time::Duration::seconds(-1)))
+            .unwrap();
         cache.report(&Progress::Fetching);
         let why = runtime()
             .block_on(cache.wait_valid(Duration::from_millis(100)))

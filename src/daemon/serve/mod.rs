@@ -24,8 +24,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use zeroize::Zeroizing;
 
 pub use cache::{CredentialCache, Snapshot};
-pub use routes::CONTAINER_PATH;
 use connections::Connections;
+pub use routes::CONTAINER_PATH;
 use routes::{Answer, Peer, Routes};
 
 use crate::credentials::Credentials;

@@ -39,7 +39,10 @@ struct Bucket {
 
 impl Bucket {
     fn full(now: Instant) -> Bucket {
-        Bucket { tokens: BURST, at: now }
+        Bucket {
+            tokens: BURST,
+            at: now,
+        }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -114,7 +117,10 @@ mod tests {
         assert!(wait <= Duration::from_millis(200), "{wait:?}");
         assert!(wrong.blocked_for(other, start).is_none(), "per peer");
         let later = start + Duration::from_millis(210);
-        assert!(wrong.blocked_for(guesser, later).is_none(), "five more a second");
+        assert!(
+            wrong.blocked_for(guesser, later).is_none(),
+            "five more a second"
+        );
         wrong.wrong(guesser, later);
         assert!(wrong.blocked_for(guesser, later).is_some());
         // An IPv6 peer is one /64: hopping addresses inside it does not help.
