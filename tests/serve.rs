@@ -591,3 +591,396 @@ fn a_bad_configuration_ends_serve_with_its_exit_code() {
     let output = helper(&["serve", "--role-arn", "nonsense"], &[]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// The message of a 503's error document (IMDS spells its keys `Code`/`Message`, the container
+/// endpoint `code`/`message`).
+fn unavailable_message(answer: &Answer) -> String {
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    let doc = answer.json();
+    assert!(doc.get("AccessKeyId").is_none(), "{doc}");
+    let message = doc
+        .get("Message")
+        .or_else(|| doc.get("message"))
+        .and_then(|m| m.as_str());
+    message
+        .unwrap_or_else(|| panic!("no message: {doc}"))
+        .to_string()
+}
+
+/// The IMDS credentials and container answers, asked at the same time from two threads, each
+/// waiting up to `limit` for its answer.
+fn both_endpoints_within(port: u16, container_token: &str, limit: Duration) -> (Answer, Answer) {
+    let imds = std::thread::spawn(move || {
+        let token = imds_token(port);
+        http_within(
+            limit,
+            (LOCAL, port),
+            "GET",
+            &format!("{CREDENTIALS_PATH}{ROLE_NAME}"),
+            &[("X-aws-ec2-metadata-token", &token)],
+        )
+    });
+    let container_token = container_token.to_string();
+    let container = std::thread::spawn(move || {
+        http_within(
+            limit,
+            (LOCAL, port),
+            "GET",
+            "/v1/credentials",
+            &[("Authorization", &container_token)],
+        )
+    });
+    (imds.join().unwrap(), container.join().unwrap())
+}
+
+/// Promise: serve listens at once, and a request that arrives while the first CreateSession is
+/// in flight waits for it and gets the credentials (not a 503 saying "refreshing failed" when
+/// nothing failed); systemd hears READY=1 only once they exist, and until then a STATUS= saying
+/// what serve waits for.
+#[test]
+fn a_request_during_the_first_create_session_waits_for_it_and_ready_follows_the_credentials() {
+    let pki = Pki::new();
+    // Every CreateSession answer takes 2.5 s; there is only the first one in this test.
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &["--delay-ms", "2500"]);
+    let leaf = pki.leaf("slow-first", KeyKind::EcP256);
+    let started = std::time::Instant::now();
+    let (mut serve, port, token_file) = start_serve(&pki, &endpoint, &leaf, &[], &[]);
+    serve.wait_listening(port);
+    wait_for("the container token file", Duration::from_secs(10), || {
+        token_file.exists()
+    });
+    let container_token = std::fs::read_to_string(&token_file).unwrap();
+    let before = serve.notifications(Duration::ZERO, |_| false);
+    assert!(
+        !before.iter().any(|d| d.lines().any(|l| l == "READY=1")),
+        "READY=1 before any credentials exist: {before:?}"
+    );
+    assert!(
+        before.iter().any(|d| d
+            == "STATUS=waiting for the first credentials: the first CreateSession is in flight"),
+        "{before:?}"
+    );
+    let asked = started.elapsed();
+    assert!(
+        asked < Duration::from_millis(2500),
+        "asked during the delay"
+    );
+    let (imds, container) = both_endpoints_within(port, &container_token, Duration::from_secs(10));
+    assert_eq!(imds.status, 200, "IMDS: {}", imds.text());
+    assert_eq!(container.status, 200, "container: {}", container.text());
+    assert!(
+        started.elapsed() >= Duration::from_millis(2500),
+        "answered only once the endpoint did"
+    );
+    let issued = endpoint.records()[0]["access_key_id"].clone();
+    assert_eq!(imds.json()["AccessKeyId"], issued);
+    assert_eq!(container.json()["AccessKeyId"], issued);
+    let after = serve.notifications(Duration::from_secs(5), |d| {
+        d.lines().any(|l| l == "READY=1")
+    });
+    assert!(
+        after
+            .last()
+            .is_some_and(|d| d.lines().any(|l| l == "READY=1")),
+        "READY=1 once the credentials arrived: {after:?}"
+    );
+    assert_eq!(endpoint.records().len(), 1, "one CreateSession");
+    assert_eq!(serve.terminate().code(), Some(0));
+}
+
+/// Promise: a request never waits unbounded; when the first CreateSession is still in flight
+/// after the wait (10 s), the 503 says so, on both endpoints, and READY=1 is not sent.
+#[test]
+fn the_wait_is_bounded_and_the_503_says_the_first_create_session_is_in_flight() {
+    let pki = Pki::new();
+    // Longer than the request's wait: the first attempt is still in flight when it ends.
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &["--delay-ms", "25000"]);
+    let leaf = pki.leaf("slower-first", KeyKind::EcP256);
+    let (mut serve, port, token_file) = start_serve(&pki, &endpoint, &leaf, &[], &[]);
+    serve.wait_listening(port);
+    wait_for("the container token file", Duration::from_secs(10), || {
+        token_file.exists()
+    });
+    let container_token = std::fs::read_to_string(&token_file).unwrap();
+    let asked = std::time::Instant::now();
+    let (imds, container) = both_endpoints_within(port, &container_token, Duration::from_secs(20));
+    let waited = asked.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
+        "waited {waited:?}, bounded at about 10 s"
+    );
+    for answer in [&imds, &container] {
+        assert_eq!(
+            unavailable_message(answer),
+            "no credentials yet: the first CreateSession is in flight"
+        );
+    }
+    let notes = serve.notifications(Duration::ZERO, |_| false);
+    assert!(
+        !notes.iter().any(|d| d.lines().any(|l| l == "READY=1")),
+        "{notes:?}"
+    );
+    assert_eq!(serve.terminate().code(), Some(0));
+}
+
+/// Promise: when refreshing fails, the 503 says "refreshing failed" with the reason, and so
+/// does systemd's STATUS= while serve waits for its first credentials.
+#[test]
+fn a_failing_first_create_session_is_named_in_the_503_and_in_the_status() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &["--fail-next", "1000000"]);
+    let leaf = pki.leaf("failing-first", KeyKind::EcP256);
+    let (mut serve, port, token_file) = start_serve(
+        &pki,
+        &endpoint,
+        &leaf,
+        &["--session-duration", "900"],
+        &[FAST_REFRESH],
+    );
+    serve.wait_listening(port);
+    let notes = serve.notifications(Duration::from_secs(20), |d| {
+        d.starts_with("STATUS=waiting for the first credentials: ") && d.ends_with("; retrying")
+    });
+    let status = notes.last().unwrap();
+    assert!(
+        status.contains("CreateSession") && status.ends_with("; retrying"),
+        "the STATUS names the failure: {notes:?}"
+    );
+    assert!(!notes.iter().any(|d| d.lines().any(|l| l == "READY=1")));
+    let container_token = std::fs::read_to_string(&token_file).unwrap();
+    let (imds, container) = both_endpoints_within(port, &container_token, Duration::from_secs(15));
+    for answer in [&imds, &container] {
+        let message = unavailable_message(answer);
+        assert!(
+            message.starts_with("no credentials yet: refreshing failed: ")
+                && message.contains("CreateSession"),
+            "{message}"
+        );
+    }
+    assert_eq!(serve.terminate().code(), Some(0));
+}
+
+/// A connection that sends part of a request head and then nothing (slowloris), or nothing at
+/// all; `None` when the connect itself did not complete within a second.
+fn idle_connection(port: u16, half_sent: bool) -> Option<std::net::TcpStream> {
+    use std::io::Write as _;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
+    if half_sent {
+        let _ = stream.write_all(b"GET /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    }
+    Some(stream)
+}
+
+/// The soft and hard "Max open files" of a running process, from /proc.
+fn open_files_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// Promise: serve raises its descriptor soft limit to the hard limit, caps its connections with
+/// descriptors in reserve, and under a flood of idle and half-sent connections (far more than
+/// its descriptors) still answers legitimate clients, and its background refresh still works.
+#[test]
+fn a_descriptor_limited_serve_keeps_serving_and_refreshing_under_an_idle_connection_flood() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("flood", KeyKind::EcP256);
+    let port = free_port();
+    let token_file = pki.path(&format!("container-token-{}", next_unique()));
+    // Soft 64, hard 128: serve must raise the soft limit itself.
+    let mut serve = Helper::command("serve")
+        .endpoint(&endpoint)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--container-token-file")
+        .arg(&token_file)
+        .args(["--session-duration", "900", "--bind", LOCAL])
+        .leaf(&leaf)
+        .envs(&[FAST_REFRESH])
+        .wrapped_in("prlimit", &["--nofile=64:128"])
+        .spawn();
+    serve.wait_ready();
+    assert_eq!(
+        open_files_limits(serve.child.id()),
+        (128, 128),
+        "the soft limit raised to the hard one"
+    );
+    let container_token = std::fs::read_to_string(&token_file).unwrap();
+
+    // 400 connections, three times the descriptor limit, every other one half-sent.
+    let flood: Vec<_> = (0..400)
+        .filter_map(|i| idle_connection(port, i % 2 == 0))
+        .collect();
+    assert!(flood.len() >= 300, "{} flood connections", flood.len());
+    let refreshes_before = endpoint.issued().len();
+    let started = std::time::Instant::now();
+    // Eight legitimate clients, one after the other, each answered well within its bound.
+    for client in 0..8 {
+        let asked = std::time::Instant::now();
+        let answer = http_within(
+            Duration::from_secs(5),
+            (LOCAL, port),
+            "GET",
+            "/v1/credentials",
+            &[("Authorization", &container_token)],
+        );
+        assert_eq!(answer.status, 200, "client {client}: {}", answer.text());
+        assert!(asked.elapsed() < Duration::from_secs(3), "client {client}");
+        // The flood is renewed meanwhile.
+        let _more: Vec<_> = (0..20)
+            .filter_map(|_| idle_connection(port, false))
+            .collect();
+    }
+    // Refreshes (every 2.7 s) go on under the flood.
+    wait_for(
+        "two refreshes during the flood",
+        Duration::from_secs(20),
+        || endpoint.issued().len() >= refreshes_before + 2,
+    );
+    let stderr = serve.stderr();
+    assert!(
+        !stderr.contains("refreshing credentials failed")
+            && !stderr.contains("Too many open files"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let latest = endpoint
+        .issued()
+        .last()
+        .unwrap()
+        .access_key_id
+        .clone()
+        .unwrap();
+    wait_for(
+        "the latest credentials served",
+        Duration::from_secs(10),
+        || served_access_key(port) == latest,
+    );
+    drop(flood);
+    assert_eq!(serve.terminate().code(), Some(0));
+}
+
+/// Promise: IMDS tokens cannot be evicted by another local process: a token fetched before a
+/// flood of 1,100 token PUTs (more than the old store's 1,024) still opens the credentials.
+#[test]
+fn a_flood_of_imds_token_puts_evicts_no_token_fetched_before() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("token-flood", KeyKind::EcP256);
+    let (mut serve, port, _) = start_serve(&pki, &endpoint, &leaf, &[], &[]);
+    serve.wait_ready();
+    let token = imds_token(port);
+    let started = std::time::Instant::now();
+    for _ in 0..1100 {
+        let answer = http(
+            (LOCAL, port),
+            "PUT",
+            "/latest/api/token",
+            &[("X-aws-ec2-metadata-token-ttl-seconds", "21600")],
+        );
+        assert_eq!(answer.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "bounded in time"
+        );
+    }
+    let answer = http(
+        (LOCAL, port),
+        "GET",
+        &format!("{CREDENTIALS_PATH}{ROLE_NAME}"),
+        &[("X-aws-ec2-metadata-token", &token)],
+    );
+    assert_eq!(answer.status, 200, "the earlier token still works");
+    assert_eq!(answer.json()["Code"], "Success");
+    assert_eq!(serve.terminate().code(), Some(0));
+}
+
+/// Promise: the container token cannot be guessed quickly: after a few wrong tokens a peer gets
+/// 429 (with Retry-After) and its tokens are not even checked until its budget refills; other
+/// peers are not affected.
+#[test]
+fn wrong_container_tokens_are_rate_limited_per_peer() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("guessing", KeyKind::EcP256);
+    let (mut serve, port, token_file) = start_serve(&pki, &endpoint, &leaf, &[], &[]);
+    serve.wait_ready();
+    let right = std::fs::read_to_string(&token_file).unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..60 {
+        let guess = format!("guess-{i:04}-aaaaaaaaaaaaaaaaaaaa");
+        let answer = http(
+            (LOCAL, port),
+            "GET",
+            "/v1/credentials",
+            &[("Authorization", &guess)],
+        );
+        if answer.status == 429 {
+            assert!(answer.header("Retry-After").is_some());
+        }
+        statuses.push(answer.status);
+    }
+    let checked = statuses.iter().filter(|s| **s == 403).count();
+    assert!(
+        (20..=25).contains(&checked),
+        "a burst of about 20 guesses is checked, then 429: {statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&429));
+    let with_right = [("Authorization", right.as_str())];
+    assert_eq!(
+        http((LOCAL, port), "GET", "/v1/credentials", &with_right).status,
+        429,
+        "not checked while over budget: no oracle"
+    );
+    // Another peer (IPv6 loopback, when the host has it) is not affected.
+    if std::net::TcpStream::connect(("::1", port)).is_ok() {
+        assert_eq!(
+            http(("::1", port), "GET", "/v1/credentials", &with_right).status,
+            200
+        );
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        http((LOCAL, port), "GET", "/v1/credentials", &with_right).status,
+        200,
+        "the budget refills"
+    );
+    assert_eq!(serve.terminate().code(), Some(0));
+}
+
+/// Promise: a container token too short to guard a network-facing endpoint is a usage error
+/// (exit 2, one line), from the flag and from its environment variable.
+#[test]
+fn a_short_container_token_is_a_usage_error() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("short-token", KeyKind::EcP256);
+    let port = free_port().to_string();
+    let base = || {
+        Helper::command("serve")
+            .arns()
+            .args(["--endpoint", "https://127.0.0.1:9", "--port", &port])
+            .leaf(&leaf)
+    };
+    let output = base().args(["--container-token", "a"]).output();
+    assert_clean_failure(&output, 2, "--container-token");
+    assert!(stderr(&output).contains("16"), "{}", stderr(&output));
+    let output = base()
+        .env("ROLESANYWHERE_HELPER_CONTAINER_TOKEN", "fifteen-chars-x")
+        .output();
+    assert_clean_failure(&output, 2, "--container-token");
+    // Sixteen characters are enough (serve then runs; stopped at once).
+    let mut serve = base()
+        .args(["--container-token", "sixteen-chars-xx"])
+        .spawn();
+    serve.wait_listening(port.parse().unwrap());
+    assert_eq!(serve.terminate().code(), Some(0));
+}

@@ -13,27 +13,52 @@ use crate::error::{Error, Result};
 use crate::session::prepared;
 use crate::settings::credentials::CredentialSettings;
 use kept_identity::KeptIdentity;
-use refresher::RefreshPolicy;
+use refresher::{Progress, RefreshPolicy};
 
-/// Where fresh credentials go, and what systemd is told once the first ones got there.
-pub(crate) struct Sink<D> {
+/// Where fresh credentials go, who hears how the refresher is doing, and what systemd is told
+/// once the first credentials got there.
+pub(crate) struct Sink<D, R> {
     /// Receives every new set of credentials.
     pub(crate) deliver: D,
+    /// Hears each fetch start and each failure (serve tells its waiting requests).
+    pub(crate) report: R,
     /// systemd's `STATUS=` once ready.
     pub(crate) ready_status: &'static str,
+}
+
+/// systemd's `STATUS=` before the first credentials: what the service waits for and, once an
+/// attempt failed, why it is still waiting, so `systemctl status` shows a failing boot's cause.
+fn waiting_status(last_error: Option<&Error>) -> String {
+    match last_error {
+        None => "STATUS=waiting for the first credentials: the first CreateSession is in flight"
+            .to_string(),
+        Some(error) => format!(
+            "STATUS=waiting for the first credentials: {}; retrying",
+            one_line(&error.to_string())
+        ),
+    }
+}
+
+/// `text` on one line: an sd_notify datagram is newline-separated assignments, so a newline in
+/// an error (which may quote the endpoint's answer) must not start a field such as `READY=1`.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Refreshes credentials for `settings` into `sink` until SIGTERM/SIGINT, or until the first
 /// refresh shows the configuration is wrong (then its error). `start` runs first, inside the
 /// runtime (serve starts its listeners there). The identity is loaded once and kept between
 /// refreshes while the files it comes from do not change.
-pub(crate) fn run<D>(
+pub(crate) fn run<D, R>(
     settings: CredentialSettings,
-    sink: Sink<D>,
+    sink: Sink<D, R>,
     start: impl AsyncFnOnce() -> Result<()>,
 ) -> Result<()>
 where
     D: FnMut(Credentials) -> Result<()> + Send + 'static,
+    R: FnMut(Progress<'_>) + Send + 'static,
 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -50,18 +75,41 @@ where
     };
     let Sink {
         mut deliver,
+        mut report,
         ready_status,
     } = sink;
-    let mut ready = false;
-    let deliver = move |credentials: Credentials| {
-        deliver(credentials)?;
-        if !ready {
-            ready = true;
-            sd_notify::notify(&format!("READY=1\nSTATUS={ready_status}"));
+    // Ready once the first credentials are delivered, never before: the delivery (and with it
+    // READY=1) happens on the refresher thread, the reports too, so one flag serves both.
+    let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deliver = {
+        let ready = ready.clone();
+        move |credentials: Credentials| {
+            deliver(credentials)?;
+            if !ready.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                sd_notify::notify(&format!("READY=1\nSTATUS={ready_status}"));
+            } else {
+                // Clears a "the last refresh failed" status (one datagram per refresh).
+                sd_notify::notify(&format!("STATUS={ready_status}"));
+            }
+            Ok(())
         }
-        Ok(())
     };
-    let mut running = refresher::spawn(fetch, deliver, RefreshPolicy::from_env())?;
+    let report = move |progress: Progress<'_>| {
+        let ready_now = ready.load(std::sync::atomic::Ordering::SeqCst);
+        match (&progress, ready_now) {
+            (Progress::Failed(error), false) => {
+                sd_notify::notify(&waiting_status(Some(error)));
+            }
+            (Progress::Failed(error), true) => sd_notify::notify(&format!(
+                "STATUS={ready_status}; the last refresh failed: {}; retrying",
+                one_line(&error.to_string())
+            )),
+            (Progress::Fetching, _) => {}
+        }
+        report(progress);
+    };
+    sd_notify::notify(&waiting_status(None));
+    let mut running = refresher::spawn(fetch, deliver, report, RefreshPolicy::from_env())?;
     let result = runtime.block_on(async {
         start().await?;
         refresher::until_shutdown_or_fatal(shutdown, &mut running.fatal).await
@@ -69,4 +117,25 @@ where
     running.stop_and_wind_down();
     sd_notify::notify("STOPPING=1");
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_waiting_status_says_why_on_one_line() {
+        assert_eq!(
+            waiting_status(None),
+            "STATUS=waiting for the first credentials: the first CreateSession is in flight"
+        );
+        let error = Error::Unavailable("503 from the endpoint\nREADY=1".into());
+        let status = waiting_status(Some(&error));
+        assert!(
+            status.starts_with("STATUS=waiting for the first credentials: ")
+                && status.contains("503 from the endpoint"),
+            "{status}"
+        );
+        assert_eq!(status.lines().count(), 1, "no field injected: {status}");
+    }
 }

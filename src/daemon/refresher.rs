@@ -145,19 +145,32 @@ fn fetch_usable(fetch: &mut dyn FnMut() -> Result<Credentials>) -> Result<(Crede
     Ok((credentials, lifetime))
 }
 
+/// What the refresher is doing, for whoever answers while it works (serve's waiting requests,
+/// systemd's `STATUS=`). A success is the delivery itself.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A fetch (one CreateSession, with its own retries) starts.
+    Fetching,
+    /// That fetch failed, or its credentials were unusable or could not be delivered; the
+    /// refresher retries after its backoff.
+    Failed(&'a Error),
+}
+
 /// Fetches credentials and hands them to `deliver` until `stop`, refreshing before expiry and
-/// retrying failures forever. Only a usage or local-input error before the first success ends
-/// it with an error (the configuration is wrong; a later one is retried, e.g. a certificate
-/// caught mid-rewrite).
+/// retrying failures forever, telling `report` when each fetch starts and when one fails. Only a
+/// usage or local-input error before the first success ends it with an error (the configuration
+/// is wrong; a later one is retried, e.g. a certificate caught mid-rewrite).
 pub fn run(
     fetch: &mut dyn FnMut() -> Result<Credentials>,
     deliver: &mut dyn FnMut(Credentials) -> Result<()>,
+    report: &mut dyn FnMut(Progress<'_>),
     policy: &RefreshPolicy,
     stop: &Stop,
 ) -> Result<()> {
     let mut failures: u32 = 0;
     let mut delivered_once = false;
     while !stop.is_stopped() {
+        report(Progress::Fetching);
         let outcome = fetch_usable(fetch).and_then(|(credentials, lifetime)| {
             let expiration = credentials.expiration;
             deliver(credentials)?;
@@ -176,6 +189,7 @@ pub fn run(
                 wait
             }
             Err(error) => {
+                report(Progress::Failed(&error));
                 if !delivered_once
                     && matches!(error.class(), ExitClass::Usage | ExitClass::BadInput)
                 {
@@ -223,6 +237,7 @@ fn sleep_by_the_wall_clock(stop: &Stop, wait: Duration) -> bool {
 pub fn spawn(
     mut fetch: impl FnMut() -> Result<Credentials> + Send + 'static,
     mut deliver: impl FnMut(Credentials) -> Result<()> + Send + 'static,
+    mut report: impl FnMut(Progress<'_>) + Send + 'static,
     policy: RefreshPolicy,
 ) -> Result<Running> {
     let stop = Arc::new(Stop::default());
@@ -231,7 +246,7 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("refresher".into())
         .spawn(move || {
-            if let Err(e) = run(&mut fetch, &mut deliver, &policy, &thread_stop) {
+            if let Err(e) = run(&mut fetch, &mut deliver, &mut report, &policy, &thread_stop) {
                 let _ = fatal_sender.send(e);
             }
         })
@@ -333,7 +348,14 @@ mod tests {
         let stop = Stop::default();
         let mut fetch = || Err(Error::bad_input("--certificate x", "no such file"));
         let mut deliver = |_c: Credentials| Ok(());
-        let result = run(&mut fetch, &mut deliver, &RefreshPolicy::default(), &stop);
+        let mut report = |_: Progress<'_>| {};
+        let result = run(
+            &mut fetch,
+            &mut deliver,
+            &mut report,
+            &RefreshPolicy::default(),
+            &stop,
+        );
         assert!(matches!(result, Err(Error::BadInput { .. })));
 
         let policy = RefreshPolicy {
@@ -361,8 +383,25 @@ mod tests {
             delivered.push(c.expiration);
             Ok(())
         };
-        run(&mut fetch, &mut deliver, &policy, &stop).unwrap();
+        let mut reported = Vec::new();
+        let mut report = |progress: Progress<'_>| {
+            reported.push(match progress {
+                Progress::Fetching => "fetching".to_string(),
+                Progress::Failed(e) => format!("failed: {e}"),
+            })
+        };
+        run(&mut fetch, &mut deliver, &mut report, &policy, &stop).unwrap();
         assert_eq!(calls, 4);
+        // Every fetch announced, every failure (the stale answer included) reported with its
+        // reason: what serve's waiting requests and systemd's STATUS= are told.
+        assert_eq!(reported.len(), 7, "{reported:?}");
+        assert_eq!(
+            reported.iter().filter(|r| *r == "fetching").count(),
+            4,
+            "{reported:?}"
+        );
+        assert!(reported[1].starts_with("failed: ") && reported[1].contains("503"));
+        assert!(reported[5].contains("already expired"), "{reported:?}");
         assert_eq!(delivered.len(), 1);
         assert!(delivered[0] > OffsetDateTime::now_utc());
     }

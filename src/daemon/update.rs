@@ -25,6 +25,8 @@ pub fn run(settings: UpdateSettings) -> Result<()> {
         deliver: move |credentials: Credentials| {
             credentials_file::write_profile(&path, &profile, &credentials)
         },
+        // The file keeps the last good credentials; nothing waits on the refresher here.
+        report: |_: super::refresher::Progress<'_>| {},
         ready_status: "credentials file current",
     };
     super::run(settings.credentials, sink, async || Ok(()))

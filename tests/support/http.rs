@@ -30,10 +30,19 @@ impl Answer {
 
 /// One HTTP/1.1 request on a fresh connection, with a 10 s bound.
 pub fn http(address: (&str, u16), method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    http_within(Duration::from_secs(10), address, method, path, headers)
+}
+
+/// [`http`] with a read bound of `limit`.
+pub fn http_within(
+    limit: Duration,
+    address: (&str, u16),
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nContent-Length: 0\r\n",
         address.0, address.1

@@ -245,6 +245,26 @@ impl Running {
         }
     }
 
+    /// The notify datagrams (`READY=1`, `STATUS=…`) received so far and within `wait` more,
+    /// one string each, in order; stops early once one satisfies `until`.
+    pub fn notifications(&mut self, wait: Duration, until: impl Fn(&str) -> bool) -> Vec<String> {
+        let started = Instant::now();
+        let mut received = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Ok(n) = self.notify.recv(&mut buf) {
+                let datagram = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let done = until(&datagram);
+                received.push(datagram);
+                if done {
+                    return received;
+                }
+            } else if started.elapsed() >= wait {
+                return received;
+            }
+        }
+    }
+
     /// Waits until something accepts connections on 127.0.0.1:`port`.
     pub fn wait_listening(&mut self, port: u16) {
         let started = Instant::now();

@@ -5,24 +5,28 @@
 //! token-authenticated container path. Stops cleanly on SIGTERM/SIGINT and tells systemd it is
 //! ready once it holds credentials.
 
+mod cache;
+mod connections;
 mod routes;
+mod throttle;
 mod tokens;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+pub use cache::{CredentialCache, Snapshot};
+use connections::Connections;
 pub use routes::CONTAINER_PATH;
-use routes::{Peer, Routes};
+use routes::{Answer, Peer, Routes};
 
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -30,49 +34,8 @@ use crate::settings::daemon::ServeSettings;
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The last good credentials, as the documents every request answers with.
-pub struct Snapshot {
-    /// When the credentials expire.
-    pub expiration: OffsetDateTime,
-    documents: routes::Documents,
-}
-
-/// What the refresher writes and the handlers read.
-pub struct CredentialCache {
-    account_id: String,
-    current: RwLock<Option<Arc<Snapshot>>>,
-}
-
-impl CredentialCache {
-    /// An empty cache for the role's account.
-    pub fn new(account_id: String) -> CredentialCache {
-        CredentialCache {
-            account_id,
-            current: RwLock::new(None),
-        }
-    }
-
-    /// Renders the documents once, here, rather than on every request.
-    pub fn store(&self, credentials: Credentials) -> Result<()> {
-        let last_updated = OffsetDateTime::now_utc();
-        let documents = routes::Documents::render(&credentials, last_updated, &self.account_id)?;
-        let snapshot = Arc::new(Snapshot {
-            expiration: credentials.expiration,
-            documents,
-        });
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
-        Ok(())
-    }
-
-    /// The last good credentials if they have not expired: expired ones are never served.
-    pub fn valid_now(&self) -> Option<Arc<Snapshot>> {
-        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
-        current
-            .as_ref()
-            .filter(|s| s.expiration > OffsetDateTime::now_utc())
-            .cloned()
-    }
-}
+/// The shortest `--container-token`: it guards an endpoint that may face the network.
+const MIN_CONTAINER_TOKEN_LEN: usize = 16;
 
 /// The role name and account of `arn:aws:iam::ACCOUNT:role/[path/]NAME`.
 fn role_name_and_account(role_arn: &str) -> Result<(String, String)> {
@@ -100,6 +63,15 @@ fn container_token(settings: &ServeSettings) -> Result<Zeroizing<String>> {
                 "must be printable ASCII without spaces",
             ));
         }
+        if token.len() < MIN_CONTAINER_TOKEN_LEN {
+            return Err(Error::invalid_argument(
+                "--container-token",
+                format!(
+                    "is {} characters long; it guards the container endpoint, so it must have at least {MIN_CONTAINER_TOKEN_LEN} (or leave it out for a random one)",
+                    token.len()
+                ),
+            ));
+        }
         return Ok(Zeroizing::new(token.to_string()));
     }
     tokens::random_token()
@@ -111,6 +83,46 @@ fn means_no_ipv6(error: &std::io::Error) -> bool {
         error.kind(),
         std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::Unsupported
     ) || error.raw_os_error() == Some(libc::EAFNOSUPPORT)
+}
+
+/// The IP TTL / IPv6 hop limit of every packet a socket sends (`--hop-limit`). Set on a
+/// listening socket, it covers the SYN-ACK too, and every accepted connection inherits it.
+fn set_hop_limit(socket: impl std::os::fd::AsFd, hops: u32, ipv6: bool) -> std::io::Result<()> {
+    if ipv6 {
+        let hops = u8::try_from(hops).unwrap_or(u8::MAX);
+        rustix::net::sockopt::set_ipv6_unicast_hops(&socket, Some(hops))?;
+        // A dual-stack socket ([::]) sends IPv4 too, with the IPv4 TTL; an IPv6-only one may
+        // refuse the option, which then does not matter.
+        if let Err(e) = rustix::net::sockopt::set_ip_ttl(&socket, hops.into()) {
+            tracing::debug!("no IPv4 TTL on an IPv6 socket: {e}");
+        }
+    } else {
+        rustix::net::sockopt::set_ip_ttl(&socket, hops)?;
+    }
+    Ok(())
+}
+
+/// A listening socket on `address` whose packets, the SYN-ACK included, leave with `hops`:
+/// the hop limit is set before `listen()`, so no connection ever sees the default.
+fn listen_on(address: SocketAddr, hops: u32) -> std::io::Result<std::net::TcpListener> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let family = if address.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let socket = rustix::net::socket_with(
+        family,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?;
+    // As std's bind does: a restarted serve need not wait for TIME_WAIT to end.
+    rustix::net::sockopt::set_socket_reuseaddr(&socket, true)?;
+    set_hop_limit(&socket, hops, address.is_ipv6())?;
+    rustix::net::bind(&socket, &address)?;
+    rustix::net::listen(&socket, 1024)?;
+    Ok(std::net::TcpListener::from(socket))
 }
 
 /// Binds every listening address, before anything else happens, so a busy port fails fast.
@@ -128,11 +140,8 @@ fn bind_listeners(args: &ServeSettings) -> Result<Vec<std::net::TcpListener>> {
     let mut listeners = Vec::new();
     for ip in addresses {
         let address = SocketAddr::new(ip, port);
-        match std::net::TcpListener::bind(address) {
+        match listen_on(address, args.hop_limit) {
             Ok(listener) => {
-                listener
-                    .set_nonblocking(true)
-                    .map_err(|e| Error::Internal(format!("listening socket: {e}")))?;
                 // Port 0: every address on the port the first one got.
                 if port == 0 {
                     port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -154,16 +163,33 @@ fn bind_listeners(args: &ServeSettings) -> Result<Vec<std::net::TcpListener>> {
     Ok(listeners)
 }
 
-/// Sets the IP TTL / IPv6 hop limit of an accepted connection's packets (`--hop-limit`).
-fn set_hop_limit(stream: &tokio::net::TcpStream, hops: u32, local: SocketAddr) {
-    let result = if local.is_ipv4() {
-        stream.set_ttl(hops)
-    } else {
-        let hops = u8::try_from(hops).unwrap_or(u8::MAX);
-        rustix::net::sockopt::set_ipv6_unicast_hops(stream, Some(hops)).map_err(Into::into)
+/// Raises the soft limit on open descriptors to the hard limit (a flood of connections must
+/// not leave the refresher without one); returns the soft limit now in force.
+fn raise_descriptor_limit() -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let Some(current) = limit.current else {
+        return u64::MAX;
     };
-    if let Err(e) = result {
-        tracing::debug!("cannot set the hop limit on {local}: {e}");
+    match limit.maximum {
+        Some(maximum) if maximum > current => {
+            let raised = Rlimit {
+                current: Some(maximum),
+                maximum: Some(maximum),
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => {
+                    tracing::debug!("descriptor limit raised from {current} to {maximum}");
+                    maximum
+                }
+                Err(e) => {
+                    tracing::warn!("cannot raise the descriptor limit from {current}: {e}");
+                    current
+                }
+            }
+        }
+        // Unlimited hard limit: the soft one stays (the kernel caps it at nr_open anyway).
+        _ => current,
     }
 }
 
@@ -171,32 +197,41 @@ fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
-/// Serves one connection; `local` is its local address.
+/// Serves one connection until it ends, or until it is closed to make room (when idle).
 async fn connection(
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
     local: Option<SocketAddr>,
     routes: Arc<Routes>,
+    mut admitted: connections::Admitted,
 ) {
     let _ = stream.set_nodelay(true);
     // IMDS only when both ends are loopback: a wildcard --bind also accepts remote peers.
     let peer = Peer {
         loopback: is_loopback(remote.ip()) && local.is_some_and(|l| is_loopback(l.ip())),
+        ip: remote.ip(),
     };
+    let handle = admitted.handle.clone();
     let service =
         hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let routes = routes.clone();
+            // Busy from the moment the request head is in until the answer is handed over.
+            let busy = handle.busy();
             async move {
-                let reply = routes.answer(
-                    request.method(),
-                    request.uri().path(),
-                    request.headers(),
-                    peer,
-                );
+                let method = request.method();
+                let path = request.uri().path();
+                let reply = match routes.route(method, path, request.headers(), peer) {
+                    Answer::Now(reply) => reply,
+                    Answer::Credentials(document) => {
+                        let current = routes.cache.wait_valid(cache::CREDENTIALS_WAIT).await;
+                        Routes::credentials(document, current)
+                    }
+                };
+                drop(busy);
                 tracing::debug!(
                     %remote,
-                    method = %request.method(),
-                    path = request.uri().path(),
+                    %method,
+                    path,
                     status = reply.status,
                     "answered"
                 );
@@ -206,8 +241,15 @@ async fn connection(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
-        tracing::debug!(%remote, "connection ended: {e}");
+    tokio::select! {
+        served = http.serve_connection(TokioIo::new(stream), service) => {
+            if let Err(e) = served {
+                tracing::debug!(%remote, "connection ended: {e}");
+            }
+        }
+        _ = &mut admitted.closed => {
+            tracing::debug!(%remote, "idle connection closed: the connection limit is reached");
+        }
     }
 }
 
@@ -223,18 +265,33 @@ fn into_response(reply: routes::Reply) -> Response<Full<Bytes>> {
             HeaderValue::from(ttl),
         );
     }
+    if let Some(seconds) = reply.retry_after {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }
 
-async fn accept_loop(listener: tokio::net::TcpListener, routes: Arc<Routes>, hop_limit: u32) {
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    routes: Arc<Routes>,
+    connections: Arc<Connections>,
+    hop_limit: u32,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
                 let local = stream.local_addr().ok();
-                if let Some(local) = local {
-                    set_hop_limit(&stream, hop_limit, local);
+                // Inherited from the listener already; set again in case it was not.
+                if let Some(local) = local
+                    && let Err(e) = set_hop_limit(&stream, hop_limit, local.is_ipv6())
+                {
+                    tracing::debug!("cannot set the hop limit on {local}: {e}");
                 }
-                tokio::spawn(connection(stream, remote, local, routes.clone()));
+                let admitted = connections.admit().await;
+                tokio::spawn(connection(stream, remote, local, routes.clone(), admitted));
+                // Let the new connection read its request (and so turn busy) before the next
+                // accept can pick it as the oldest idle one to close.
+                tokio::task::yield_now().await;
             }
             Err(e) => {
                 // Out of file descriptors and the like: wait rather than spin.
@@ -261,6 +318,13 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     let cache = Arc::new(CredentialCache::new(account_id));
     let routes = Arc::new(Routes::new(cache.clone(), &token, role_name)?);
     drop(token);
+    let descriptor_limit = raise_descriptor_limit();
+    let connections = Connections::new(connections::cap_for(descriptor_limit));
+    tracing::debug!(
+        descriptor_limit,
+        connection_cap = connections.cap(),
+        "connection limits"
+    );
     let listeners = bind_listeners(&settings)?;
     let hop_limit = settings.hop_limit;
     // One thread answers every request: a cached answer costs about 10 µs of CPU, kernel
@@ -274,7 +338,12 @@ pub fn run(settings: ServeSettings) -> Result<()> {
             if let Ok(address) = listener.local_addr() {
                 addresses.push(address.to_string());
             }
-            tokio::spawn(accept_loop(listener, routes.clone(), hop_limit));
+            tokio::spawn(accept_loop(
+                listener,
+                routes.clone(),
+                connections.clone(),
+                hop_limit,
+            ));
         }
         eprintln!(
             "rolesanywhere-helper serve: listening on {} (IMDS: /latest/, container: {CONTAINER_PATH})",
@@ -283,9 +352,11 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         Ok(())
     };
     // Certificate and key files are re-read on every refresh: a renewed certificate is used
-    // without a restart.
+    // without a restart. Requests that find no credentials wait for the fetch in flight.
+    let reporting = cache.clone();
     let sink = super::Sink {
         deliver: move |credentials: Credentials| cache.store(credentials),
+        report: move |progress: super::refresher::Progress<'_>| reporting.report(&progress),
         ready_status: "serving credentials",
     };
     super::run(settings.credentials, sink, start)
@@ -304,18 +375,41 @@ mod tests {
         assert!(role_name_and_account("arn:aws:iam::123456789012:user/x").is_err());
     }
 
+    /// The hop limit is on the listening socket before any client connects (so the SYN-ACK
+    /// carries it), and an accepted connection has it without being told.
     #[test]
-    fn expired_credentials_are_never_valid() {
-        let cache = CredentialCache::new("123456789012".into());
-        assert!(cache.valid_now().is_none());
-        cache
-            .store(Credentials {
-                access_key_id: "A".into(),
-                secret_access_key: "S".into(),
-                session_token: "T".into(),
-                expiration: OffsetDateTime::now_utc() - time::Duration::seconds(1),
-            })
-            .unwrap();
-        assert!(cache.valid_now().is_none());
+    fn the_hop_limit_is_set_before_accept_and_inherited() {
+        let listener = listen_on("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+        assert_eq!(rustix::net::sockopt::ip_ttl(&listener).unwrap(), 3);
+        let address = listener.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(address).unwrap();
+        listener.set_nonblocking(false).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert_eq!(rustix::net::sockopt::ip_ttl(&accepted).unwrap(), 3);
+
+        if let Ok(listener) = listen_on("[::1]:0".parse().unwrap(), 2) {
+            assert_eq!(
+                rustix::net::sockopt::ipv6_unicast_hops(&listener).unwrap(),
+                2
+            );
+            let address = listener.local_addr().unwrap();
+            let _client = std::net::TcpStream::connect(address).unwrap();
+            listener.set_nonblocking(false).unwrap();
+            let (accepted, _) = listener.accept().unwrap();
+            assert_eq!(
+                rustix::net::sockopt::ipv6_unicast_hops(&accepted).unwrap(),
+                2
+            );
+        }
+    }
+
+    #[test]
+    fn the_descriptor_soft_limit_is_raised_to_the_hard_limit() {
+        let limit = raise_descriptor_limit();
+        let now = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        assert_eq!(now.current, Some(limit));
+        if let Some(maximum) = now.maximum {
+            assert_eq!(limit, maximum);
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! What `serve` answers: the IMDSv2 token and credentials paths, and the
-//! token-authenticated container-credentials path. Pure request → reply, no I/O.
+//! token-authenticated container-credentials path. Pure request → answer, no I/O: a request for
+//! credentials is answered by [`Routes::credentials`] once the caller has them (or knows why
+//! there are none).
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,8 +14,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::CredentialCache;
-use super::tokens::{MAX_TTL_SECONDS, TokenStore};
+use super::cache::{CredentialCache, Snapshot};
+use super::throttle::WrongTokens;
+use super::tokens::{MAX_TTL_SECONDS, Tokens};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::support::timestamp::iso8601;
@@ -33,6 +37,8 @@ pub(super) struct Reply {
     /// May hold credentials: then a shared, zeroized-on-drop buffer (see [`Documents`]).
     pub body: Bytes,
     pub ttl_header: Option<u64>,
+    /// `Retry-After` (seconds), on a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl Reply {
@@ -42,6 +48,7 @@ impl Reply {
             content_type: "text/plain",
             body: body.into(),
             ttl_header: None,
+            retry_after: None,
         }
     }
 
@@ -51,24 +58,42 @@ impl Reply {
             content_type: "application/json",
             body: body.into(),
             ttl_header: None,
+            retry_after: None,
         }
     }
 }
 
-/// Who is asking: IMDS is served only on loopback connections.
+/// Who is asking: IMDS is served only on loopback connections; wrong container tokens are
+/// counted per address.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Peer {
     pub loopback: bool,
+    pub ip: IpAddr,
+}
+
+/// Which credentials document a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Document {
+    Imds,
+    ImdsExtended,
+    Container,
+}
+
+/// What a request gets: an answer now, or a credentials document once there are credentials.
+pub(super) enum Answer {
+    Now(Reply),
+    Credentials(Document),
 }
 
 /// Everything the routes need: the credentials, the IMDS tokens, the container token's MAC.
 pub(super) struct Routes {
-    cache: Arc<CredentialCache>,
-    tokens: Mutex<TokenStore>,
+    pub(super) cache: Arc<CredentialCache>,
+    tokens: Tokens,
     /// The container token is checked as an HMAC under a random key: `ring::hmac::verify`
     /// compares in constant time, and the token itself need not be kept.
     container_key: ring::hmac::Key,
     container_tag: ring::hmac::Tag,
+    wrong_tokens: Mutex<WrongTokens>,
     role_name: String,
     /// The role name as the IMDS listing answers it.
     role_listing: Bytes,
@@ -157,66 +182,93 @@ impl Routes {
         let key_bytes = Zeroizing::new(crate::support::random::bytes(32)?);
         let container_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key_bytes);
         let container_tag = ring::hmac::sign(&container_key, container_token.as_bytes());
+        let now = Instant::now();
         Ok(Routes {
             cache,
-            tokens: Mutex::new(TokenStore::default()),
+            tokens: Tokens::new(now)?,
             container_key,
             container_tag,
+            wrong_tokens: Mutex::new(WrongTokens::new(now)),
             role_listing: Bytes::from(role_name.clone()),
             role_name,
         })
     }
 
-    /// Answers one request.
-    pub(super) fn answer(
+    /// Routes one request.
+    pub(super) fn route(
         &self,
         method: &Method,
         path: &str,
         headers: &HeaderMap,
         peer: Peer,
-    ) -> Reply {
+    ) -> Answer {
         let now = Instant::now();
         if path == CONTAINER_PATH {
-            return self.container(method, headers);
+            return self.container(method, headers, peer, now);
         }
         if !path.starts_with("/latest/") && path != "/latest" {
-            return Reply::text(404, "Not Found");
+            return Answer::Now(Reply::text(404, "Not Found"));
         }
         if !peer.loopback {
             // Instance metadata has no authentication of its own: never beyond loopback.
-            return Reply::text(
+            return Answer::Now(Reply::text(
                 403,
                 "Forbidden: instance metadata is served on loopback only",
-            );
+            ));
         }
         if path == TOKEN_PATH {
-            return self.issue_token(method, headers, now);
+            return Answer::Now(self.issue_token(method, headers, now));
         }
         if method != Method::GET && method != Method::HEAD {
-            return Reply::text(405, "Method Not Allowed");
+            return Answer::Now(Reply::text(405, "Method Not Allowed"));
         }
         let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok());
-        let valid = token.is_some_and(|t| self.lock_tokens().is_valid(t, now));
+        let valid = token.is_some_and(|t| self.tokens.is_valid(t, now));
         if !valid {
-            return Reply::text(401, "Unauthorized");
+            return Answer::Now(Reply::text(401, "Unauthorized"));
         }
         for (prefix, extended) in [(EXTENDED_PREFIX, true), (CREDENTIALS_PREFIX, false)] {
             let Some(rest) = path.strip_prefix(prefix) else {
                 continue;
             };
             return match rest {
-                "" | "/" => Reply::text(200, self.role_listing.clone()),
+                "" | "/" => Answer::Now(Reply::text(200, self.role_listing.clone())),
                 _ => match rest.strip_prefix('/') {
-                    Some(role) if role == self.role_name => self.imds_credentials(extended),
-                    _ => Reply::text(404, "Not Found"),
+                    Some(role) if role == self.role_name => Answer::Credentials(if extended {
+                        Document::ImdsExtended
+                    } else {
+                        Document::Imds
+                    }),
+                    _ => Answer::Now(Reply::text(404, "Not Found")),
                 },
             };
         }
-        Reply::text(404, "Not Found")
+        Answer::Now(Reply::text(404, "Not Found"))
     }
 
-    fn lock_tokens(&self) -> std::sync::MutexGuard<'_, TokenStore> {
-        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    /// The answer to a request for `document`: the credentials, or 503 with an error document
+    /// saying why there are none (`why_none`), never "Success" without credentials.
+    pub(super) fn credentials(
+        document: Document,
+        current: std::result::Result<Arc<Snapshot>, String>,
+    ) -> Reply {
+        let current = match current {
+            Ok(current) => current,
+            Err(why) => {
+                let (code_key, message_key) = match document {
+                    Document::Container => ("code", "message"),
+                    Document::Imds | Document::ImdsExtended => ("Code", "Message"),
+                };
+                return unavailable_reply(code_key, message_key, &why);
+            }
+        };
+        let documents = &current.documents;
+        let body = match document {
+            Document::Imds => &documents.imds,
+            Document::ImdsExtended => &documents.imds_extended,
+            Document::Container => &documents.container,
+        };
+        Reply::json(200, body.clone())
     }
 
     fn issue_token(&self, method: &Method, headers: &HeaderMap, now: Instant) -> Reply {
@@ -239,7 +291,7 @@ impl Routes {
                 "Bad Request: X-aws-ec2-metadata-token-ttl-seconds must be 1 to 21600",
             );
         };
-        match self.lock_tokens().issue(Duration::from_secs(ttl), now) {
+        match self.tokens.issue(Duration::from_secs(ttl), now) {
             Ok(token) => Reply {
                 ttl_header: Some(ttl),
                 ..Reply::text(200, Bytes::from_owner(token))
@@ -248,35 +300,40 @@ impl Routes {
         }
     }
 
-    /// The credentials as IMDS gives them, or 503 with an error document when none are valid.
-    fn imds_credentials(&self, extended: bool) -> Reply {
-        let Some(current) = self.cache.valid_now() else {
-            return unavailable_reply("Code", "Message");
-        };
-        let documents = &current.documents;
-        let body = if extended {
-            &documents.imds_extended
-        } else {
-            &documents.imds
-        };
-        Reply::json(200, body.clone())
+    fn lock_wrong_tokens(&self) -> std::sync::MutexGuard<'_, WrongTokens> {
+        self.wrong_tokens.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn container(&self, method: &Method, headers: &HeaderMap) -> Reply {
+    fn container(&self, method: &Method, headers: &HeaderMap, peer: Peer, now: Instant) -> Answer {
         if method != Method::GET && method != Method::HEAD {
-            return Reply::json(
+            return Answer::Now(Reply::json(
                 405,
                 Bytes::from_static(br#"{"code":"MethodNotAllowed","message":"use GET"}"#),
-            );
+            ));
         }
         let Some(presented) = headers.get(hyper::header::AUTHORIZATION) else {
-            return Reply::json(
+            return Answer::Now(Reply::json(
                 401,
                 Bytes::from_static(
                     br#"{"code":"Unauthorized","message":"the Authorization header is missing"}"#,
                 ),
-            );
+            ));
         };
+        // A peer that guessed wrong too often is not checked at all until its budget refills:
+        // answering right/wrong faster would be an oracle.
+        if let Some(wait) = self.lock_wrong_tokens().blocked_for(peer.ip, now) {
+            let seconds = wait.as_secs() + 1;
+            let document = serde_json::json!({
+                "code": "TooManyRequests",
+                "message": format!(
+                    "too many wrong Authorization tokens from this address; retry in {seconds} s"
+                ),
+            });
+            return Answer::Now(Reply {
+                retry_after: Some(seconds),
+                ..Reply::json(429, document.to_string())
+            });
+        }
         if ring::hmac::verify(
             &self.container_key,
             presented.as_bytes(),
@@ -284,25 +341,41 @@ impl Routes {
         )
         .is_err()
         {
-            return Reply::json(
+            self.lock_wrong_tokens().wrong(peer.ip, now);
+            return Answer::Now(Reply::json(
                 403,
                 Bytes::from_static(
                     br#"{"code":"Forbidden","message":"the Authorization token is wrong"}"#,
                 ),
-            );
+            ));
         }
-        let Some(current) = self.cache.valid_now() else {
-            return unavailable_reply("code", "message");
-        };
-        Reply::json(200, current.documents.container.clone())
+        Answer::Credentials(Document::Container)
+    }
+
+    /// Routes one request and answers it from the credentials held now, without waiting.
+    #[cfg(test)]
+    pub(super) fn answer(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: Peer,
+    ) -> Reply {
+        match self.route(method, path, headers, peer) {
+            Answer::Now(reply) => reply,
+            Answer::Credentials(document) => Routes::credentials(
+                document,
+                self.cache.valid_now().ok_or_else(|| self.cache.why_none()),
+            ),
+        }
     }
 }
 
-/// 503 with an error document: never a success without credentials in it.
-fn unavailable_reply(code_key: &str, message_key: &str) -> Reply {
+/// 503 with an error document saying why: never a success without credentials in it.
+fn unavailable_reply(code_key: &str, message_key: &str, why: &str) -> Reply {
     let document = serde_json::json!({
         code_key: "CredentialsUnavailable",
-        message_key: "no valid credentials yet or any more: refreshing failed; see the helper's log",
+        message_key: why,
     });
     Reply::json(503, document.to_string())
 }
@@ -335,7 +408,10 @@ mod tests {
         map
     }
 
-    const LOCAL: Peer = Peer { loopback: true };
+    const LOCAL: Peer = Peer {
+        loopback: true,
+        ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    };
 
     #[test]
     fn imds_token_then_role_then_credentials() {
@@ -426,7 +502,10 @@ mod tests {
         let unknown = headers(&[(TOKEN_HEADER, "forged")]);
         assert_eq!(r.answer(&Method::GET, path, &unknown, LOCAL).status, 401);
         assert_eq!(r.answer(&Method::POST, path, &unknown, LOCAL).status, 405);
-        let remote = Peer { loopback: false };
+        let remote = Peer {
+            loopback: false,
+            ip: "192.0.2.1".parse().unwrap(),
+        };
         assert_eq!(
             r.answer(
                 &Method::PUT,
@@ -458,7 +537,10 @@ mod tests {
             403
         );
         let right = headers(&[("authorization", "container-token")]);
-        let remote = Peer { loopback: false };
+        let remote = Peer {
+            loopback: false,
+            ip: "192.0.2.1".parse().unwrap(),
+        };
         let reply = r.answer(&Method::GET, CONTAINER_PATH, &right, remote);
         assert_eq!(reply.status, 200);
         let doc: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
