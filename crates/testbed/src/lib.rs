@@ -24,7 +24,7 @@ mod server;
 mod tls;
 
 pub use atomic_file::write_atomically;
-pub use config::{EndpointConfig, FaultPlan};
+pub use config::{AnswerFault, EndpointConfig, FaultPlan};
 pub use error::{Error, Result};
 pub use rolesanywhere_verifier::{DEFAULT_MAX_CLOCK_SKEW, Outcome, VerificationRecord};
 pub use server::{

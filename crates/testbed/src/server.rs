@@ -14,7 +14,7 @@ use rolesanywhere_verifier::verify::{self, VerifierConfig};
 use rolesanywhere_verifier::{VerificationRecord, chain};
 use time::OffsetDateTime;
 
-use crate::config::{EndpointConfig, FaultAction, FaultPlan};
+use crate::config::{AnswerFault, EndpointConfig, FaultAction, FaultPlan};
 use crate::error::{Error, Result};
 use crate::{handler, tls};
 
@@ -26,6 +26,7 @@ pub(crate) struct Shared {
     pub(crate) verifier: VerifierConfig,
     clock_offset: time::Duration,
     faults: Mutex<FaultPlan>,
+    answer_fault: Mutex<AnswerFault>,
     records: Mutex<VecDeque<VerificationRecord>>,
     log: Option<(PathBuf, Mutex<std::fs::File>)>,
 }
@@ -48,6 +49,11 @@ impl Shared {
         let mut plan = lock(&self.faults);
         let action = plan.take();
         (plan.delay, action)
+    }
+
+    /// How the next successful answer is spoiled.
+    pub(crate) fn answer_fault(&self) -> AnswerFault {
+        lock(&self.answer_fault).clone()
     }
 
     /// Logs `record` to the request log, and keeps it in memory.
@@ -97,6 +103,11 @@ impl EndpointControl {
     /// The fault plan as it stands (counts already used up are gone).
     pub fn faults(&self) -> FaultPlan {
         *lock(&self.shared.faults)
+    }
+
+    /// Replaces how successful answers are spoiled; takes effect from the next request.
+    pub fn set_answer_fault(&self, fault: AnswerFault) {
+        *lock(&self.shared.answer_fault) = fault;
     }
 }
 
@@ -191,6 +202,7 @@ impl BoundEndpoint {
             verifier,
             clock_offset: config.clock_offset,
             faults: Mutex::new(config.faults),
+            answer_fault: Mutex::new(config.answer_fault),
             records: Mutex::new(VecDeque::new()),
             log,
         });
