@@ -712,7 +712,12 @@ pub(crate) fn hostile_answers() -> Vec<(&'static str, String, String, String)> {
             "$(touch /tmp/pwned)wJalrXUtnFEMIK7MDENG".into(),
             token(),
         ),
-        ("backticks", id(), secret(), "`touch /tmp/pwned`IQoJb3JpZ2lu".into()),
+        (
+            "backticks",
+            id(),
+            secret(),
+            "`touch /tmp/pwned`IQoJb3JpZ2lu".into(),
+        ),
         (
             "a newline that starts a section",
             id(),
@@ -799,7 +804,10 @@ fn an_endless_answer_body_fails_fast() {
             assert_eq!(output.status.code(), Some(5), "{said}");
             assert!(output.stdout.is_empty());
             assert_eq!(said.lines().count(), 1, "{said:?}");
-            assert!(said.contains("unusable body") && said.contains("1024 KiB"), "{said}");
+            assert!(
+                said.contains("unusable body") && said.contains("1024 KiB"),
+                "{said}"
+            );
             assert!(took < Duration::from_secs(5), "took {took:?}");
         });
     }
