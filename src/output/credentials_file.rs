@@ -262,7 +262,9 @@ fn read_current(path: &Path, input: &str) -> Result<Zeroizing<Vec<u8>>> {
         .open(path)
     {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Zeroizing::new(Vec::new())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Zeroizing::new(Vec::new()));
+        }
         Err(e) => return Err(Error::bad_input(input, format!("cannot read: {e}"))),
     };
     let metadata = file
@@ -373,13 +375,17 @@ mod tests {
         for bad in ["X\n[evil]\nk = v", "X\rY", "", " X", "X\u{0}"] {
             let mut credentials = creds("A");
             credentials.secret_access_key = bad.into();
-            let error = write_profile(&path, "edge", &credentials).unwrap_err().to_string();
+            let error = write_profile(&path, "edge", &credentials)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("aws_secret_access_key"), "{error}");
             assert!(bad.is_empty() || !error.contains(bad), "{error}");
         }
         for bad in ["]\n[evil", "a\rb", "[x]"] {
             assert!(write_profile(&path, bad, &creds("A")).is_err(), "{bad:?}");
-            let error = check_section_name(bad, "--ini-profile").unwrap_err().to_string();
+            let error = check_section_name(bad, "--ini-profile")
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with("--ini-profile"), "{error}");
             assert!(!error.contains('\n') && !error.contains('\r'), "{error}");
         }
@@ -398,7 +404,9 @@ mod tests {
             0,
         )
         .unwrap();
-        let error = write_profile(&path, "edge", &creds("A")).unwrap_err().to_string();
+        let error = write_profile(&path, "edge", &creds("A"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("not a regular file"), "{error}");
     }
 

@@ -216,9 +216,7 @@ mod tests {
             .current_dir(dir.path())
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run {shell} (./scripts/test.sh installs it): {e}")
-            });
+            .unwrap_or_else(|e| panic!("cannot run {shell} (./scripts/test.sh installs it): {e}"));
         assert!(
             output.status.success(),
             "{shell} failed on {script:?}: {}",
@@ -298,7 +296,10 @@ mod tests {
     fn the_ini_format_refuses_what_would_break_its_structure() {
         for bad in ["a\nb", "x\r[evil]", "", " padded"] {
             let error = format(&with_secret(bad), ExportFormat::Ini, "ci").unwrap_err();
-            assert!(error.to_string().contains("aws_secret_access_key"), "{error}");
+            assert!(
+                error.to_string().contains("aws_secret_access_key"),
+                "{error}"
+            );
         }
         for profile in ["]\n[evil", "a]b", "", "x\ry"] {
             let error = format(&credentials(), ExportFormat::Ini, profile).unwrap_err();

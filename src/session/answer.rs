@@ -130,7 +130,13 @@ pub fn check_values(
 ) -> std::result::Result<(), String> {
     let base64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
     let upper_alnum = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
-    let fields: [(&str, &str, &dyn Fn(u8) -> bool, &str, &std::ops::RangeInclusive<usize>); 3] = [
+    let fields: [(
+        &str,
+        &str,
+        &dyn Fn(u8) -> bool,
+        &str,
+        &std::ops::RangeInclusive<usize>,
+    ); 3] = [
         (
             "the access key id",
             access_key_id,
@@ -237,12 +243,17 @@ mod tests {
                 (good_id, good_secret, bad),
             ] {
                 let problem = check_values(id, secret, token).unwrap_err();
-                assert!(!bad.is_empty() && !problem.contains(bad) || bad.is_empty(), "{problem}");
+                assert!(
+                    !bad.is_empty() && !problem.contains(bad) || bad.is_empty(),
+                    "{problem}"
+                );
                 let body = serde_json::json!({"credentialSet":[{"credentials":{
                     "accessKeyId": id, "secretAccessKey": secret, "sessionToken": token,
                     "expiration": "2026-11-26T08:00:00Z"}}]})
                 .to_string();
-                let error = parse_create_session(body.as_bytes()).unwrap_err().to_string();
+                let error = parse_create_session(body.as_bytes())
+                    .unwrap_err()
+                    .to_string();
                 assert!(error.contains("unusable"), "{error}");
                 assert!(bad.is_empty() || !error.contains(bad), "{error}");
             }

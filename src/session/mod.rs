@@ -74,7 +74,9 @@ async fn read_bounded(
                 // Reserve first: growing by reallocation would leave unzeroized copies behind.
                 if body.capacity() < body.len() + chunk.len() {
                     let mut bigger = Zeroizing::new(Vec::with_capacity(
-                        (body.len() + chunk.len()).max(body.capacity() * 2).min(MAX_ANSWER_BODY),
+                        (body.len() + chunk.len())
+                            .max(body.capacity() * 2)
+                            .min(MAX_ANSWER_BODY),
                     ));
                     bigger.extend_from_slice(&body);
                     body = bigger;

@@ -265,7 +265,9 @@ mod tests {
         assert!(check_directory(dir.path(), "directory").is_ok());
         for mode in [0o777, 0o775, 0o1777] {
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
-            let error = check_directory(dir.path(), "directory").unwrap_err().to_string();
+            let error = check_directory(dir.path(), "directory")
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("writable by other users"), "{error}");
             assert!(error.contains("chmod go-w"), "{error}");
         }

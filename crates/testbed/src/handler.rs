@@ -202,7 +202,8 @@ fn spoil(
     else {
         return Ok(issued);
     };
-    let internal = |e: serde_json::Error| ErrorReply::for_status(500, format!("spoiling the answer: {e}"));
+    let internal =
+        |e: serde_json::Error| ErrorReply::for_status(500, format!("spoiling the answer: {e}"));
     let mut document: serde_json::Value = serde_json::from_slice(&issued.body).map_err(internal)?;
     let credentials = &mut document["credentialSet"][0]["credentials"];
     credentials["accessKeyId"] = access_key_id.as_str().into();
@@ -241,7 +242,9 @@ impl hyper::body::Body for AnswerBody {
             AnswerBody::Endless { remaining } => {
                 let n = match remaining {
                     Some(0) => return std::task::Poll::Ready(None),
-                    Some(left) => usize::try_from(*left).unwrap_or(ENDLESS_CHUNK).min(ENDLESS_CHUNK),
+                    Some(left) => usize::try_from(*left)
+                        .unwrap_or(ENDLESS_CHUNK)
+                        .min(ENDLESS_CHUNK),
                     None => ENDLESS_CHUNK,
                 };
                 if let Some(left) = remaining {

@@ -170,7 +170,10 @@ mod tests {
         };
         for output in [report.text(), report.json()] {
             assert!(!output.contains("12%3B34"), "{output}");
-            assert!(output.contains("pin-value=<redacted>&module-path=/m.so"), "{output}");
+            assert!(
+                output.contains("pin-value=<redacted>&module-path=/m.so"),
+                "{output}"
+            );
         }
         assert_eq!(redact_pins("PIN-VALUE=1 x"), "PIN-VALUE=<redacted> x");
         assert_eq!(redact_pins("pin-value=1234"), "pin-value=<redacted>");
