@@ -128,54 +128,55 @@ pub fn check_values(
     secret_access_key: &str,
     session_token: &str,
 ) -> std::result::Result<(), String> {
+    const BASE64: &str = "base64: A-Z, a-z, 0-9, +, / and =";
     let base64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
     let upper_alnum = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
-    let fields: [(
-        &str,
-        &str,
-        &dyn Fn(u8) -> bool,
-        &str,
-        &std::ops::RangeInclusive<usize>,
-    ); 3] = [
-        (
-            "the access key id",
-            access_key_id,
-            &upper_alnum,
-            "A-Z and 0-9",
-            &ACCESS_KEY_ID_LENGTH,
-        ),
-        (
-            "the secret access key",
-            secret_access_key,
-            &base64,
-            "base64: A-Z, a-z, 0-9, +, / and =",
-            &SECRET_ACCESS_KEY_LENGTH,
-        ),
-        (
-            "the session token",
-            session_token,
-            &base64,
-            "base64: A-Z, a-z, 0-9, +, / and =",
-            &SESSION_TOKEN_LENGTH,
-        ),
-    ];
-    for (name, value, allowed, alphabet, lengths) in fields {
-        if value.is_empty() {
-            return Err(format!("{name} is empty"));
-        }
-        if !value.bytes().all(allowed) {
-            return Err(format!(
-                "{name} has characters outside the alphabet AWS uses ({alphabet})"
-            ));
-        }
-        if !lengths.contains(&value.len()) {
-            return Err(format!(
-                "{name} is {} characters long, not the {} to {} AWS issues",
-                value.len(),
-                lengths.start(),
-                lengths.end()
-            ));
-        }
+    check_value(
+        "the access key id",
+        access_key_id,
+        upper_alnum,
+        "A-Z and 0-9",
+        ACCESS_KEY_ID_LENGTH,
+    )?;
+    check_value(
+        "the secret access key",
+        secret_access_key,
+        base64,
+        BASE64,
+        SECRET_ACCESS_KEY_LENGTH,
+    )?;
+    check_value(
+        "the session token",
+        session_token,
+        base64,
+        BASE64,
+        SESSION_TOKEN_LENGTH,
+    )
+}
+
+/// One value of [`check_values`]: every byte `allowed`, a length in `lengths`.
+fn check_value(
+    name: &str,
+    value: &str,
+    allowed: impl Fn(u8) -> bool,
+    alphabet: &str,
+    lengths: std::ops::RangeInclusive<usize>,
+) -> std::result::Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{name} is empty"));
+    }
+    if !value.bytes().all(allowed) {
+        return Err(format!(
+            "{name} has characters outside the alphabet AWS uses ({alphabet})"
+        ));
+    }
+    if !lengths.contains(&value.len()) {
+        return Err(format!(
+            "{name} is {} characters long, not the {} to {} AWS issues",
+            value.len(),
+            lengths.start(),
+            lengths.end()
+        ));
     }
     Ok(())
 }
