@@ -25,6 +25,12 @@ command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 compgen -G '/usr/lib/*/p11-kit-proxy.so' >/dev/null || missing+=(p11-kit-modules)
 # The non-loopback bind test (tests/serve.rs) runs serve in a network namespace it creates.
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# export's outputs sourced by the shells they are for (tests/export_exec.rs, src/output/export.rs):
+# bash and dash for POSIX sh, fish for --format fish. (PowerShell has no Debian package: its
+# quoting is checked by a parser of its single-quote rules.)
+command -v bash >/dev/null 2>&1 || missing+=(bash)
+command -v dash >/dev/null 2>&1 || missing+=(dash)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
 if ((${#missing[@]})); then
     echo "test.sh: installing ${missing[*]}" >&2
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::testbed::KeyKind;
 use crate::support::*;
+use time::OffsetDateTime;
 
 fn cached_run(
     endpoint: &LocalEndpoint,
@@ -160,4 +161,109 @@ fn untrustworthy_cache_files_are_ignored_and_replaced() {
         ));
     }
     assert_eq!(endpoint.records().len(), before + 2);
+}
+
+/// A cache entry is served only when a CreateSession could have answered it: values from AWS's
+/// alphabet (not empty) and a life no longer than the longest session. Anything else is
+/// refetched, and the refetched credentials replace it.
+#[test]
+fn cache_entries_no_answer_could_hold_are_refetched() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let cache_dir = pki.path("cache");
+    parse_credential_process(&cached_run(&endpoint, &leaf, &cache_dir, &[]));
+    let file = cache_files(&cache_dir).remove(0);
+    let mut table = Table::new("untrustworthy cache entries");
+    let spoils: [(&str, &str, serde_json::Value); 5] = [
+        (
+            "expires in the year 9999",
+            "expiration",
+            "9999-12-31T23:59:59Z".into(),
+        ),
+        ("expires in 13 hours", "expiration", {
+            let later = OffsetDateTime::now_utc() + time::Duration::hours(13);
+            later
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .into()
+        }),
+        ("an empty secret", "secret_access_key", "".into()),
+        ("an empty access key id", "access_key_id", "".into()),
+        (
+            "a newline in the token",
+            "session_token",
+            "AAAAAAAAAAAAAAAAAAAA\n[evil]".into(),
+        ),
+    ];
+    for (what, key, value) in spoils {
+        let mut document: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        document[key] = value;
+        std::fs::write(&file, document.to_string()).unwrap();
+        let before = endpoint.records().len();
+        let output = cached_run(&endpoint, &leaf, &cache_dir, &[]);
+        table.row(what, || {
+            let served = parse_credential_process(&output);
+            assert_eq!(
+                endpoint.records().len(),
+                before + 1,
+                "a fresh CreateSession"
+            );
+            assert_eq!(served["AccessKeyId"], last_issued(&endpoint));
+            assert!(
+                stderr(&output).contains("ignoring the cache file"),
+                "{}",
+                stderr(&output)
+            );
+        });
+    }
+    table.assert_all_passed();
+}
+
+fn last_issued(endpoint: &LocalEndpoint) -> serde_json::Value {
+    endpoint.records().pop().unwrap()["access_key_id"].clone()
+}
+
+/// Against a slow endpoint (a 503 after 6 s, then 6 s more: longer than the old 10 s lock
+/// wait), concurrent cached callers wait for the one making the CreateSession and then read its
+/// result: all succeed with the same credentials, and the endpoint sees one caller.
+#[test]
+fn cached_callers_wait_for_a_slow_create_session_and_read_its_result() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(
+        &pki,
+        &pki.root_pem,
+        &["--delay-ms", "6000", "--fail-next", "1"],
+    );
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let cache_dir = pki.path("cache");
+    let outputs: Vec<std::process::Output> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| cached_run(&endpoint, &leaf, &cache_dir, &[])))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let mut table = Table::new("cached callers of a slow endpoint");
+    let keys: std::collections::HashSet<String> = outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, output)| {
+            let mut key = None;
+            table.row(&format!("caller {i}"), || {
+                assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+                key = parse_credential_process(output)["AccessKeyId"]
+                    .as_str()
+                    .map(str::to_string);
+            });
+            key
+        })
+        .collect();
+    table.assert_all_passed();
+    assert_eq!(keys.len(), 1, "every caller got the same credentials");
+    assert_eq!(
+        endpoint.records().len(),
+        2,
+        "one caller: a 503, then its retry"
+    );
 }

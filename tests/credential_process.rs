@@ -1,9 +1,10 @@
 //! credential-process end to end: the real binary against the local Roles Anywhere endpoint, for
 //! every key type and file format, with chains, and every way it should fail.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::testbed::{CertSpec, KeyKind};
+use crate::support::verifier::AnswerFault;
 use crate::support::*;
 use time::OffsetDateTime;
 
@@ -688,4 +689,127 @@ fn warns_once_of_an_expiring_certificate_and_a_session_too_short_to_use() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Credential values a hostile endpoint might issue, each breaking out of some output's quoting:
+/// a secret ending in `\` before a crafted token (fish), command substitution and backticks
+/// (PowerShell, sh), a newline (INI sections, env lines), control characters (terminals), and
+/// empty values. Each is (what it is, access key id, secret access key, session token).
+pub(crate) fn hostile_answers() -> Vec<(&'static str, String, String, String)> {
+    let id = || "ASIAHOSTILE000001".to_string();
+    let secret = || "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY00".to_string();
+    let token = || "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==".to_string();
+    vec![
+        (
+            "a secret ending in a backslash, then a crafted token",
+            id(),
+            "wJalrXUtnFEMIK7MDENG\\".into(),
+            "'; touch /tmp/pwned-by-fish; echo '".into(),
+        ),
+        (
+            "command substitution",
+            id(),
+            "$(touch /tmp/pwned)wJalrXUtnFEMIK7MDENG".into(),
+            token(),
+        ),
+        (
+            "backticks",
+            id(),
+            secret(),
+            "`touch /tmp/pwned`IQoJb3JpZ2lu".into(),
+        ),
+        (
+            "a newline that starts a section",
+            id(),
+            secret(),
+            "IQoJb3JpZ2luX2VjEJr\n[evil]\ncredential_process = touch /tmp/pwned".into(),
+        ),
+        (
+            "a carriage return",
+            "ASIAHOSTILE\r00001".into(),
+            secret(),
+            token(),
+        ),
+        (
+            "control characters",
+            id(),
+            "wJalrXUtnFEMI\u{1b}]0;pwned\u{7}\u{1b}[2J".into(),
+            token(),
+        ),
+        ("empty values", String::new(), String::new(), String::new()),
+        (
+            "a lower-case access key id",
+            "asiahostile000001".into(),
+            secret(),
+            token(),
+        ),
+    ]
+}
+
+/// A hostile endpoint's values are an unusable answer: one clear line, exit 5, nothing on
+/// stdout, and the value itself never echoed.
+#[test]
+fn credential_values_outside_the_alphabet_aws_uses_are_an_unusable_answer() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("hostile", KeyKind::EcP256);
+    let mut table = Table::new("credential-process against a hostile endpoint");
+    for (what, access_key_id, secret_access_key, session_token) in hostile_answers() {
+        endpoint.set_answer_fault(AnswerFault::IssueCredentials {
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            session_token: session_token.clone(),
+        });
+        let output = Helper::command("credential-process")
+            .endpoint(&endpoint)
+            .leaf(&leaf)
+            .output();
+        table.row(what, || {
+            let said = stderr(&output);
+            assert_eq!(output.status.code(), Some(5), "{said}");
+            assert!(output.stdout.is_empty(), "printed {:?}", output.stdout);
+            assert_eq!(said.lines().count(), 1, "{said:?}");
+            assert!(said.contains("unusable"), "{said}");
+            for value in [&access_key_id, &secret_access_key, &session_token] {
+                assert!(value.is_empty() || !said.contains(value.as_str()), "{said}");
+            }
+        });
+    }
+    table.assert_all_passed();
+    endpoint.set_answer_fault(AnswerFault::None);
+}
+
+/// An answer body without end (2 GB announced, or chunked forever) fails at once with one line:
+/// the helper reads at most 1 MiB of it.
+#[test]
+fn an_endless_answer_body_fails_fast() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("endless", KeyKind::EcP256);
+    let mut table = Table::new("credential-process against an endless answer");
+    for (what, declared_length) in [
+        ("Content-Length: 2000000000", Some(2_000_000_000)),
+        ("a chunked body without end", None),
+    ] {
+        endpoint.set_answer_fault(AnswerFault::EndlessBody { declared_length });
+        let started = Instant::now();
+        let output = Helper::command("credential-process")
+            .endpoint(&endpoint)
+            .leaf(&leaf)
+            .limit(Duration::from_secs(40))
+            .output();
+        let took = started.elapsed();
+        table.row(what, || {
+            let said = stderr(&output);
+            assert_eq!(output.status.code(), Some(5), "{said}");
+            assert!(output.stdout.is_empty());
+            assert_eq!(said.lines().count(), 1, "{said:?}");
+            assert!(
+                said.contains("unusable body") && said.contains("1024 KiB"),
+                "{said}"
+            );
+            assert!(took < Duration::from_secs(5), "took {took:?}");
+        });
+    }
+    table.assert_all_passed();
 }

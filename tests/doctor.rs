@@ -478,3 +478,74 @@ fn doctor_passes_with_tpm_key_files_and_handles() {
         "every doctor run flushed its key"
     );
 }
+
+/// doctor never prints a PKCS#11 URI's pin-value, in its text report or in --json: with every
+/// check passing, and with failing checks that quote the input (an object the token lacks, a key
+/// that does not match the certificate).
+#[test]
+fn doctor_never_prints_a_pin_value() {
+    let token = Token::new();
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &token.ca(), &[]);
+    let with_pin = |object: &str| format!("{}?pin-value={PIN}", token.uri(object));
+    let cert_file = token.path("ec384.crt.pem");
+    let rows: Vec<(&str, Vec<String>, bool)> = vec![
+        (
+            "every check passing",
+            vec![
+                "--certificate".into(),
+                with_pin("ec256"),
+                "--private-key".into(),
+                with_pin("ec256"),
+            ],
+            true,
+        ),
+        (
+            "an object the token lacks",
+            vec!["--certificate".into(), with_pin("no-such-object")],
+            false,
+        ),
+        (
+            "a key that does not match the certificate",
+            vec![
+                "--certificate".into(),
+                cert_file.to_str().unwrap().into(),
+                "--private-key".into(),
+                with_pin("rsa2048"),
+            ],
+            false,
+        ),
+    ];
+    let mut table = Table::new("doctor and pin-value");
+    for (name, args, passes) in rows {
+        for json in [false, true] {
+            let mut run = token
+                .command_with_module("doctor")
+                .endpoint(&endpoint)
+                .args(&args);
+            if json {
+                run = run.arg("--json");
+            }
+            let output = run.output();
+            table.row(
+                &format!("{name}{}", if json { ", --json" } else { "" }),
+                || {
+                    let printed = format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&output.stdout),
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                    assert_eq!(output.status.success(), passes, "{printed}");
+                    assert!(!printed.contains(&format!("pin-value={PIN}")), "{printed}");
+                    if !passes {
+                        assert!(
+                            printed.contains("pkcs11:"),
+                            "the input is quoted: {printed}"
+                        );
+                    }
+                },
+            );
+        }
+    }
+    table.assert_all_passed();
+}

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::testbed::KeyKind;
+use crate::support::verifier::AnswerFault;
 use crate::support::*;
 
 fn export(endpoint: &LocalEndpoint, leaf: &Leaf, format: &str) -> String {
@@ -102,10 +103,12 @@ fn every_export_format_parses_back() {
     let powershell = export(&endpoint, &leaf, "powershell");
     let issued = last_access_key(&endpoint);
     assert!(
-        powershell.contains(&format!("$Env:AWS_ACCESS_KEY_ID=\"{issued}\"\n")),
+        // Verbatim (single-quoted) strings: PowerShell expands nothing in them.
+        powershell.contains(&format!("$Env:AWS_ACCESS_KEY_ID='{issued}'\n")),
         "{powershell}"
     );
-    assert!(powershell.contains("$Env:AWS_CREDENTIAL_EXPIRATION=\""));
+    assert!(powershell.contains("$Env:AWS_CREDENTIAL_EXPIRATION='"));
+    assert_eq!(powershell.lines().count(), 4);
 
     // json: the credential_process document.
     let json = export(&endpoint, &leaf, "json");
@@ -405,4 +408,114 @@ fn exec_keeps_the_pin_and_the_container_token_from_the_command() {
         String::from_utf8_lossy(&output.stdout),
         "unset|unset|passed on"
     );
+}
+
+/// Runs `export --format <format>` against `endpoint`.
+fn export_from(endpoint: &InProcessEndpoint, leaf: &Leaf, format: &str) -> std::process::Output {
+    Helper::command("export")
+        .endpoint(endpoint)
+        .leaf(leaf)
+        .args(["--format", format])
+        .output()
+}
+
+/// Sources `script` in `shell` (in a private directory) and prints the three credential
+/// variables, one per line; fails the test if the script ran a command (made `pwned`).
+fn source_in(shell: &str, script: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("exported"), script).unwrap();
+    let program = match shell {
+        "fish" => {
+            "source exported; printf '%s\\n' $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN"
+        }
+        _ => {
+            ". ./exported; printf '%s\\n' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_SESSION_TOKEN\""
+        }
+    };
+    let mut command = Command::new(shell);
+    if shell == "fish" {
+        command.arg("--no-config");
+    }
+    command.args(["-c", program]).current_dir(dir.path());
+    let output = run_bounded(&mut command, Duration::from_secs(30));
+    assert!(
+        output.status.success(),
+        "{shell} (./scripts/test.sh installs it): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!dir.path().join("pwned").exists(), "{shell} ran a command");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The values a real endpoint issues, every base64 character among them, read back as
+/// themselves by the shell each format is for: dash and bash for env and env-no-export, fish.
+#[test]
+fn exported_values_read_back_in_dash_bash_and_fish() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("shells", KeyKind::EcP256);
+    let (id, secret, token) = (
+        "ASIAEXPORT0000000001",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+/=",
+    );
+    endpoint.set_answer_fault(AnswerFault::IssueCredentials {
+        access_key_id: id.into(),
+        secret_access_key: secret.into(),
+        session_token: token.into(),
+    });
+    let expected = format!("{id}\n{secret}\n{token}\n");
+    let mut table = Table::new("export sourced by its shell");
+    for (format, shell) in [
+        ("env", "dash"),
+        ("env", "bash"),
+        ("env-no-export", "dash"),
+        ("env-no-export", "bash"),
+        ("fish", "fish"),
+    ] {
+        let output = export_from(&endpoint, &leaf, format);
+        table.row(&format!("{format} in {shell}"), || {
+            assert!(output.status.success(), "{}", stderr(&output));
+            assert_eq!(source_in(shell, &output.stdout), expected);
+        });
+    }
+    table.assert_all_passed();
+}
+
+/// A hostile endpoint's values are refused before any format: every export format prints
+/// nothing and fails with one line, and sourcing what it printed runs nothing.
+#[test]
+fn hostile_values_reach_no_export_format() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("hostile-export", KeyKind::EcP256);
+    let mut table = Table::new("export against a hostile endpoint");
+    for (what, access_key_id, secret_access_key, session_token) in
+        crate::credential_process::hostile_answers()
+    {
+        endpoint.set_answer_fault(AnswerFault::IssueCredentials {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        });
+        for (format, shell) in [
+            ("env", Some("bash")),
+            ("env-no-export", Some("dash")),
+            ("fish", Some("fish")),
+            ("powershell", None),
+            ("ini", None),
+            ("json", None),
+        ] {
+            let output = export_from(&endpoint, &leaf, format);
+            table.row(&format!("{what}, --format {format}"), || {
+                assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+                assert!(output.stdout.is_empty(), "printed {:?}", output.stdout);
+                assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+                if let Some(shell) = shell {
+                    assert_eq!(source_in(shell, &output.stdout).trim(), "");
+                }
+            });
+        }
+    }
+    table.assert_all_passed();
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::testbed::KeyKind;
+use crate::support::verifier::AnswerFault;
 use crate::support::*;
 
 /// A credentials file with what other tools leave there: comments, blank lines, CRLF-free
@@ -493,4 +494,155 @@ fn update_killed_at_random_moments_never_leaves_a_truncated_or_mixed_file() {
             .all(|n| n == "credentials" || n == "credentials.lock"),
         "{names:?}"
     );
+}
+
+fn run_update(leaf: &Leaf, endpoint: &impl Endpoint, file: &Path) -> std::process::Output {
+    Helper::command("update")
+        .endpoint(endpoint)
+        .leaf(leaf)
+        .args(["--profile", "edge", "--once"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", file)
+        .limit(Duration::from_secs(30))
+        .output()
+}
+
+/// A hostile endpoint's values never reach the credentials file: update fails with one line
+/// and the file stays byte for byte as it was.
+#[test]
+fn hostile_credential_values_leave_the_credentials_file_byte_for_byte() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("hostile-update", KeyKind::EcP256);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(&file, BEFORE).unwrap();
+    let mut table = Table::new("update against a hostile endpoint");
+    for (what, access_key_id, secret_access_key, session_token) in
+        crate::credential_process::hostile_answers()
+    {
+        endpoint.set_answer_fault(AnswerFault::IssueCredentials {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        });
+        let output = run_update(&leaf, &endpoint, &file);
+        table.row(what, || {
+            assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+            assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), BEFORE);
+        });
+    }
+    table.assert_all_passed();
+}
+
+/// What must not be written through fails at once with one line and writes nothing: a FIFO as
+/// the credentials file (it used to hang with the lock held), a symlink planted at the lock path
+/// (its target is not created), a directory other users can write.
+#[test]
+fn update_refuses_a_fifo_a_planted_lock_symlink_and_a_shared_directory() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("refusals", KeyKind::EcP256);
+    let mut table = Table::new("update refuses unsafe places");
+
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("credentials");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let output = run_update(&leaf, &endpoint, &fifo);
+    table.row("a FIFO as AWS_SHARED_CREDENTIALS_FILE", || {
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("not a regular file"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output).lines().count(), 1);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(&file, BEFORE).unwrap();
+    let target = dir.path().join("planted-target");
+    std::os::unix::fs::symlink(&target, dir.path().join("credentials.lock")).unwrap();
+    let output = run_update(&leaf, &endpoint, &file);
+    table.row("a symlink planted at the lock path", || {
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("symbolic link"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output).lines().count(), 1);
+        assert!(
+            std::fs::symlink_metadata(&target).is_err(),
+            "the target was created"
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), BEFORE);
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let aws = dir.path().join(".aws");
+    std::fs::create_dir(&aws).unwrap();
+    std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = aws.join("credentials");
+    let output = run_update(&leaf, &endpoint, &file);
+    table.row("a world-writable ~/.aws", || {
+        let said = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{said}");
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(
+            said.contains(aws.to_str().unwrap()),
+            "names the directory: {said}"
+        );
+        assert!(
+            said.contains("writable by other users") && said.contains("chmod go-w"),
+            "{said}"
+        );
+        assert!(!file.exists());
+    });
+    table.assert_all_passed();
+}
+
+/// A file whose last line ends in a bare CR keeps its own line ending through two runs.
+#[test]
+fn a_file_ending_in_a_bare_cr_keeps_its_own_line_ending() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("bare-cr", KeyKind::EcP256);
+    let mut table = Table::new("line endings");
+    for (what, before, ending) in [
+        ("CRLF cut after its CR", "[other]\r\nregion = x\r", "\r\n"),
+        ("CR only", "[other]\rregion = x\r", "\r"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credentials");
+        std::fs::write(&file, before).unwrap();
+        let first = run_update(&leaf, &endpoint, &file);
+        let second = run_update(&leaf, &endpoint, &file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        table.row(what, || {
+            assert!(
+                first.status.success() && second.status.success(),
+                "{}",
+                stderr(&second)
+            );
+            assert!(text.starts_with(before), "{text:?}");
+            let other_endings = text.replace(ending, "");
+            assert!(
+                !other_endings.contains('\r') && !other_endings.contains('\n'),
+                "mixed line endings: {text:?}"
+            );
+            assert_eq!(text.matches("aws_access_key_id").count(), 1, "{text:?}");
+        });
+    }
+    table.assert_all_passed();
 }

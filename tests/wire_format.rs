@@ -46,7 +46,7 @@ fn capture_one(listener: TcpListener) -> std::thread::JoinHandle<Captured> {
             .unwrap();
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
-        let answer = br#"{"credentialSet":[{"credentials":{"accessKeyId":"ASIAWIRETEST","secretAccessKey":"s","sessionToken":"t","expiration":"2030-01-01T00:00:00Z"}}]}"#;
+        let answer = br#"{"credentialSet":[{"credentials":{"accessKeyId":"ASIAWIRETEST0001","secretAccessKey":"wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY00","sessionToken":"IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==","expiration":"2030-01-01T00:00:00Z"}}]}"#;
         let mut stream = stream;
         write!(stream, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", answer.len()).unwrap();
         stream.write_all(answer).unwrap();
@@ -81,7 +81,7 @@ fn check_wire_format(kind: KeyKind, name: &str) {
     let extra = [strs(&files), vec!["--role-session-name", "wire-test"]].concat();
     let output = helper(&strs(&credential_process_args(Some(&url), &extra)), &[]);
     let doc = parse_credential_process(&output);
-    assert_eq!(doc["AccessKeyId"], "ASIAWIRETEST");
+    assert_eq!(doc["AccessKeyId"], "ASIAWIRETEST0001");
     let captured = server.join().unwrap();
 
     // The request as DESIGN §1 describes it.

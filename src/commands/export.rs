@@ -21,5 +21,5 @@ pub fn run(args: &ExportArgs) -> Result<Zeroizing<String>> {
         cli::ExportFormat::Json => ExportFormat::Json,
         cli::ExportFormat::Ini => ExportFormat::Ini,
     };
-    Ok(export::format(&credentials, format, &args.ini_profile))
+    export::format(&credentials, format, &args.ini_profile)
 }

@@ -19,6 +19,10 @@ use crate::support::private_file::{FileLock, write_private_file};
 pub const ENABLE_VARIABLE: &str = "ROLESANYWHERE_HELPER_CACHE";
 /// Cached credentials are used while at least this much of their life is left.
 pub const MINIMUM_REMAINING: Duration = Duration::minutes(20);
+/// The longest life a cached entry may have left: the longest session Roles Anywhere grants
+/// (12 hours) and a margin for clock steps. An entry that claims more (the year 9999, say) was
+/// not written by a CreateSession answer and is not trusted.
+pub const MAXIMUM_REMAINING: Duration = Duration::minutes(12 * 60 + 15);
 const FORMAT: u64 = 1;
 
 /// True when the user asked for the cache (flag or environment).
@@ -85,14 +89,19 @@ impl Cache {
 
     /// The cached credentials for `key` when still good, else the ones `fetch` gets (stored for
     /// the next run). Processes asking at once for the same key make one CreateSession.
+    ///
+    /// `lock_wait` is how long to wait for another process making that CreateSession: at least
+    /// as long as one CreateSession may take with its retries, so a waiter reads the holder's
+    /// result rather than giving up while the holder still works.
     pub fn get_or_fetch(
         &self,
         key: &[u8; 32],
+        lock_wait: std::time::Duration,
         fetch: impl FnOnce() -> Result<Credentials>,
     ) -> Result<Credentials> {
         let name = hex::encode(key);
         let path = self.directory.join(format!("{name}.json"));
-        let lock = FileLock::acquire(&self.directory.join(format!("{name}.lock")))?;
+        let lock = FileLock::acquire(&self.directory.join(format!("{name}.lock")), lock_wait)?;
         if let Some(credentials) = self.read(&path, &name) {
             tracing::debug!(cache = %path.display(), "using cached credentials");
             return Ok(credentials);
@@ -149,8 +158,25 @@ impl Cache {
             session_token: field("session_token")?.to_string(),
             expiration: parse_timestamp(field("expiration")?)?,
         };
-        (credentials.expiration - OffsetDateTime::now_utc() >= MINIMUM_REMAINING)
-            .then_some(credentials)
+        // Only what a CreateSession answer could have held is served: values from AWS's
+        // alphabet (never empty), and a life no session has.
+        if let Err(problem) = crate::session::answer::check_values(
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+            &credentials.session_token,
+        ) {
+            tracing::warn!("ignoring the cache file {}: {problem}", path.display());
+            return None;
+        }
+        let remaining = credentials.expiration - OffsetDateTime::now_utc();
+        if remaining > MAXIMUM_REMAINING {
+            tracing::warn!(
+                "ignoring the cache file {}: it expires later than any session can last",
+                path.display()
+            );
+            return None;
+        }
+        (remaining >= MINIMUM_REMAINING).then_some(credentials)
     }
 
     /// Writes the credentials atomically, 0600.

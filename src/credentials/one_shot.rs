@@ -7,6 +7,12 @@ use crate::error::Result;
 use crate::session::prepared::{self, Prepared};
 use crate::settings::credentials::CredentialSettings;
 
+/// How long a cached run waits for another run making the same CreateSession: that call's
+/// deadline (every attempt and backoff) and a margin for writing the cache file.
+fn lock_wait(settings: &CredentialSettings) -> std::time::Duration {
+    settings.client.retry.deadline + std::time::Duration::from_secs(5)
+}
+
 /// Loads the identity and calls CreateSession, with no cache.
 pub fn fetch(settings: &CredentialSettings) -> Result<(Credentials, SessionInfo)> {
     prepared::prepare(settings, prepared::load_identity)?.fetch(&settings.client)
@@ -26,7 +32,9 @@ pub fn fetch_or_reuse(settings: &CredentialSettings) -> Result<Credentials> {
     let fetch = |prepared: &Prepared| Ok(prepared.fetch(&settings.client)?.0);
     // The cache is an optimisation: a directory that cannot be trusted costs a warning, not the run.
     match Cache::open(directory) {
-        Ok(cache) => cache.get_or_fetch(&prepared.cache_key(), || fetch(&prepared)),
+        Ok(cache) => cache.get_or_fetch(&prepared.cache_key(), lock_wait(settings), || {
+            fetch(&prepared)
+        }),
         Err(problem) => {
             tracing::warn!("not using the credential cache: {problem}");
             fetch(&prepared)

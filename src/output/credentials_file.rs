@@ -9,7 +9,8 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::support::aws_files::{aws_file, section_name};
 use crate::support::private_file::{
-    FileLock, ensure_private_parent, remove_stale_temp_files, write_private_file,
+    FileLock, LOCK_TIMEOUT, check_directory, ensure_private_parent, remove_stale_temp_files,
+    write_private_file,
 };
 
 /// The keys `update` owns in its section.
@@ -31,21 +32,49 @@ pub fn default_path() -> Result<PathBuf> {
 
 /// Checks a profile name can be written as an INI section header.
 pub fn check_profile_name(profile: &str) -> Result<()> {
-    let valid = !profile.trim().is_empty()
-        && profile.trim() == profile
-        && !profile
-            .chars()
-            .any(|c| c == '[' || c == ']' || c.is_control());
+    check_section_name(profile, "--profile")
+}
+
+/// Checks `name` (from `flag`) can be written as an INI section header: no brackets, no control
+/// character (a newline would start a line of its own), no surrounding spaces. The name is
+/// quoted in the error with its control characters escaped.
+pub fn check_section_name(name: &str, flag: &str) -> Result<()> {
+    let valid = !name.trim().is_empty()
+        && name.trim() == name
+        && !name.chars().any(|c| c == '[' || c == ']' || c.is_control());
     if valid {
         Ok(())
     } else {
         Err(Error::invalid_argument(
-            "--profile",
+            flag,
             format!(
-                "'{profile}' cannot be a section name (no brackets, control characters or surrounding spaces)"
+                "'{}' cannot be a section name (no brackets, control characters or surrounding spaces)",
+                name.escape_default()
             ),
         ))
     }
+}
+
+/// Checks each credential value can be one INI `key = value` line that reads back as itself:
+/// not empty, no control character (a CR or LF would end the line and start another, a section
+/// header even), no surrounding spaces (the SDKs' parsers trim them). Credentials that passed
+/// the answer's checks always can; this writer refuses whatever else it is given. The error
+/// names the key, never the value.
+pub fn check_values(credentials: &Credentials) -> Result<()> {
+    let values = [
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        &credentials.session_token,
+    ];
+    for (key, value) in KEYS.iter().zip(values) {
+        if value.is_empty() || value.trim() != value.as_str() || value.chars().any(char::is_control)
+        {
+            return Err(Error::Unavailable(format!(
+                "the credentials' {key} cannot be written as an INI value (empty, control characters or surrounding spaces); nothing was written"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The key a `key = value` line sets, lowercased as the SDKs' INI parsers read it.
@@ -58,13 +87,51 @@ fn key_of(line: &str) -> Option<String> {
     Some(key.trim().to_ascii_lowercase())
 }
 
+/// The file's own line ending: the first one it uses (CRLF, LF, or a bare CR as the SDKs'
+/// universal-newline readers accept), LF for a file with none.
+fn line_ending(contents: &str) -> &'static str {
+    match contents.find(['\r', '\n']) {
+        Some(at) if contents[at..].starts_with("\r\n") => "\r\n",
+        Some(at) if contents[at..].starts_with('\r') => "\r",
+        _ => "\n",
+    }
+}
+
+/// The lines of `contents`, each with its terminator (CRLF, LF or a bare CR).
+fn lines_inclusive(contents: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = contents;
+    while !rest.is_empty() {
+        let end = match rest.find(['\r', '\n']) {
+            Some(at) if rest[at..].starts_with("\r\n") => at + 2,
+            Some(at) => at + 1,
+            None => rest.len(),
+        };
+        let (line, tail) = rest.split_at(end);
+        lines.push(line);
+        rest = tail;
+    }
+    lines
+}
+
+/// True when `text` ends with a line terminator.
+fn ends_a_line(text: &str) -> bool {
+    text.ends_with(['\n', '\r'])
+}
+
 /// `contents` with `[profile]` holding `credentials`: the three keys replaced in place (or added
 /// after the section's last line), the section appended if missing, every other byte kept.
+/// Lines written use the file's own line ending.
 pub fn set_profile(contents: &str, profile: &str, credentials: &Credentials) -> Zeroizing<String> {
-    let newline = if contents.contains("\r\n") {
-        "\r\n"
+    let newline = line_ending(contents);
+    // A CRLF file cut after its last CR: the LF completes that line ending, so the file does
+    // not gain a bare CR among its CRLFs.
+    let completed;
+    let contents = if newline == "\r\n" && contents.ends_with('\r') {
+        completed = Zeroizing::new(format!("{contents}\n"));
+        completed.as_str()
     } else {
-        "\n"
+        contents
     };
     let values = [
         &credentials.access_key_id,
@@ -73,7 +140,7 @@ pub fn set_profile(contents: &str, profile: &str, credentials: &Credentials) -> 
     ];
     let assignment =
         |index: usize| Zeroizing::new(format!("{} = {}{newline}", KEYS[index], values[index]));
-    let lines: Vec<&str> = contents.split_inclusive('\n').collect();
+    let lines = lines_inclusive(contents);
     let mut out = Zeroizing::new(String::with_capacity(contents.len() + 2048));
     let mut written = [false; 3];
     let mut in_target = false;
@@ -130,14 +197,14 @@ pub fn set_profile(contents: &str, profile: &str, credentials: &Credentials) -> 
         Some(at) => {
             // The section's last line may lack a newline at the end of the file.
             let mut addition = Zeroizing::new(String::new());
-            if !missing.is_empty() && !out[..at].ends_with('\n') {
+            if !missing.is_empty() && !ends_a_line(&out[..at]) {
                 addition.push_str(newline);
             }
             addition.push_str(&missing);
             out.insert_str(at, &addition);
         }
         None => {
-            if !out.is_empty() && !out.ends_with('\n') {
+            if !out.is_empty() && !ends_a_line(&out) {
                 out.push_str(newline);
             }
             out.push_str(&format!("[{profile}]{newline}"));
@@ -150,6 +217,8 @@ pub fn set_profile(contents: &str, profile: &str, credentials: &Credentials) -> 
 /// Sets `[profile]` in the credentials file at `path` to `credentials`, under the lock that
 /// every `update` takes (`<path>.lock`), so concurrent updaters never lose each other's writes.
 pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> Result<()> {
+    check_profile_name(profile)?;
+    check_values(credentials)?;
     let input = format!("credentials file {}", path.display());
     // A symlinked credentials file stays a symlink: the rename replaces its target.
     let resolved;
@@ -161,21 +230,70 @@ pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> R
         }
         _ => path,
     };
-    ensure_private_parent(path, &input)?;
+    let parent = ensure_private_parent(path, &input)?;
+    // Checked like the cache's directory: in a directory others can write, they could swap the
+    // file, plant links or hold the lock.
+    check_directory(&parent, "the credentials file's directory")?;
     let mut lock_name = path.as_os_str().to_owned();
     lock_name.push(".lock");
-    let _lock = FileLock::acquire(Path::new(&lock_name))?;
+    let _lock = FileLock::acquire(Path::new(&lock_name), LOCK_TIMEOUT)?;
     // An updater killed mid-write left its temporary copy of the secrets: remove it now.
     remove_stale_temp_files(path);
-    let current = match std::fs::read(path) {
-        Ok(bytes) => Zeroizing::new(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Zeroizing::new(Vec::new()),
-        Err(e) => return Err(Error::bad_input(&input, format!("cannot read: {e}"))),
-    };
+    let current = read_current(path, &input)?;
     let text = std::str::from_utf8(&current)
         .map_err(|_| Error::bad_input(&input, "is not UTF-8 text; fix or remove it"))?;
     let updated = set_profile(text, profile, credentials);
     write_private_file(path, updated.as_bytes(), &input)
+}
+
+/// The largest credentials file read: far beyond any real one, and a bound on the memory a
+/// wrong path (a device, a huge file) can take.
+const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// The credentials file as it is (empty when missing). Only a regular file is read: a FIFO or a
+/// device at the path would make the read wait forever, with the lock held.
+fn read_current(path: &Path, input: &str) -> Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = match std::fs::OpenOptions::new()
+        .read(true)
+        // Opening a FIFO without O_NONBLOCK waits for a writer.
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Zeroizing::new(Vec::new()));
+        }
+        Err(e) => return Err(Error::bad_input(input, format!("cannot read: {e}"))),
+    };
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::bad_input(input, format!("cannot read: {e}")))?;
+    if !metadata.is_file() {
+        return Err(Error::bad_input(
+            input,
+            "is not a regular file (a FIFO, device or directory); point AWS_SHARED_CREDENTIALS_FILE at a file",
+        ));
+    }
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(Error::bad_input(
+            input,
+            format!(
+                "is larger than {} MiB, more than any credentials file; check the path",
+                MAX_FILE_SIZE / (1024 * 1024)
+            ),
+        ));
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.by_ref()
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::bad_input(input, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(Error::bad_input(input, "grew while being read; try again"));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -223,6 +341,73 @@ mod tests {
             last_line.as_str(),
             "[edge]\nregion = x\naws_access_key_id = A\naws_secret_access_key = SECRET\naws_session_token = TOKEN\n"
         );
+    }
+
+    /// A file that ends in a bare CR keeps its own line ending: CRLF files are completed, CR-only
+    /// files get CR lines, and a second run mixes nothing in either.
+    #[test]
+    fn keeps_the_files_own_line_ending_when_it_ends_in_a_bare_cr() {
+        for (before, ending) in [("[b]\r\nk = v\r", "\r\n"), ("[b]\rk = v\r", "\r")] {
+            let once = set_profile(before, "edge", &creds("A"));
+            let twice = set_profile(&once, "edge", &creds("B"));
+            let thrice = set_profile(&twice, "other", &creds("C"));
+            for text in [&once, &twice, &thrice] {
+                let lines = lines_inclusive(text);
+                assert!(
+                    lines.iter().all(|l| l.ends_with(ending)),
+                    "{before:?} gave {:?}",
+                    text.as_str()
+                );
+                assert!(text.starts_with(before), "{:?}", text.as_str());
+            }
+            assert!(twice.contains(&format!("aws_access_key_id = B{ending}")));
+            assert!(!twice.contains("= A"));
+        }
+        assert_eq!(line_ending("a\nb\r\n"), "\n");
+        assert_eq!(line_ending(""), "\n");
+    }
+
+    #[test]
+    fn values_and_names_that_would_break_the_ini_structure_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "[other]\nk = v\n").unwrap();
+        for bad in ["X\n[evil]\nk = v", "X\rY", "", " X", "X\u{0}"] {
+            let mut credentials = creds("A");
+            credentials.secret_access_key = bad.into();
+            let error = write_profile(&path, "edge", &credentials)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("aws_secret_access_key"), "{error}");
+            assert!(bad.is_empty() || !error.contains(bad), "{error}");
+        }
+        for bad in ["]\n[evil", "a\rb", "[x]"] {
+            assert!(write_profile(&path, bad, &creds("A")).is_err(), "{bad:?}");
+            let error = check_section_name(bad, "--ini-profile")
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("--ini-profile"), "{error}");
+            assert!(!error.contains('\n') && !error.contains('\r'), "{error}");
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[other]\nk = v\n");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let error = write_profile(&path, "edge", &creds("A"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not a regular file"), "{error}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
@@ -22,6 +22,14 @@ pub(super) struct Answer {
     pub request_id: Option<String>,
     pub error_type: Option<String>,
     pub body: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// Why an exchange gave no answer.
+pub(super) enum Failure {
+    /// A transport failure, told in the HTTP client's words: worth another attempt.
+    Retry(String),
+    /// The body is larger than [`super::MAX_ANSWER_BODY`] (its announced length, if any).
+    TooLarge(Option<u64>),
 }
 
 /// An open HTTP/1.1 connection, ready for one request.
@@ -90,16 +98,17 @@ pub(super) async fn connect(
 }
 
 impl Connection {
-    /// Sends `request` and reads the whole answer.
+    /// Sends `request` and reads the whole answer, at most [`super::MAX_ANSWER_BODY`] of it.
     pub(super) async fn exchange(
         mut self,
         endpoint: &Endpoint,
         request: &SignedRequest,
         user_agent: &str,
         deadline: Instant,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, Failure> {
         let url = &endpoint.url;
-        let failed = |cause: &dyn std::error::Error| describe("request failed", url, cause);
+        let failed =
+            |cause: &dyn std::error::Error| Failure::Retry(describe("request failed", url, cause));
         let mut builder = hyper::Request::post(request.path_and_query.as_str());
         // Host included: the headers are byte for byte what was signed.
         for (name, value) in &request.headers {
@@ -125,12 +134,20 @@ impl Connection {
             let status = response.status().as_u16();
             let request_id = header("x-amzn-requestid");
             let error_type = header("x-amzn-errortype");
-            let body = response
-                .into_body()
+            let declared = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+            if declared.is_some_and(|length| length > super::MAX_ANSWER_BODY as u64) {
+                return Err(Failure::TooLarge(declared));
+            }
+            let body = match Limited::new(response.into_body(), super::MAX_ANSWER_BODY)
                 .collect()
                 .await
-                .map_err(|e| failed(&e))?
-                .to_bytes();
+            {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) if e.is::<LengthLimitError>() => return Err(Failure::TooLarge(declared)),
+                Err(e) => {
+                    return Err(Failure::Retry(describe_boxed("request failed", url, &*e)));
+                }
+            };
             Ok(Answer {
                 status,
                 request_id,
@@ -140,8 +157,17 @@ impl Connection {
         };
         tokio::time::timeout_at(deadline, exchange)
             .await
-            .unwrap_or_else(|_| Err(format!("timed out to {url}")))
+            .unwrap_or_else(|_| Err(Failure::Retry(format!("timed out to {url}"))))
     }
+}
+
+/// [`describe`] for the boxed errors of `http-body-util`'s combinators.
+fn describe_boxed(
+    kind: &str,
+    url: &reqwest::Url,
+    error: &(dyn std::error::Error + Send + Sync),
+) -> String {
+    super::describe_failure(kind, url, Some(super::innermost_message(error)))
 }
 
 /// `{kind} to {url}: {innermost cause}`, as the HTTP client's errors are told.

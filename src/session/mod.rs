@@ -35,6 +35,58 @@ pub type PendingRequest = tokio::sync::oneshot::Receiver<Result<SignedRequest>>;
 
 const USER_AGENT: &str = concat!("rolesanywhere-helper/", env!("CARGO_PKG_VERSION"));
 
+/// The largest answer body read: a CreateSession answer is a few kilobytes, an error one less.
+/// A larger body (a `Content-Length` of 2 GB, a chunked body without end) is refused at once,
+/// so memory stays bounded whatever the endpoint sends.
+pub const MAX_ANSWER_BODY: usize = 1024 * 1024;
+
+/// The error for an answer body larger than [`MAX_ANSWER_BODY`]: an unusable answer, not retried.
+fn body_too_large(endpoint: &reqwest::Url, declared: Option<u64>) -> Error {
+    let size = match declared {
+        Some(length) => format!("announced a body of {length} bytes"),
+        None => "sent a body".to_string(),
+    };
+    Error::Unavailable(format!(
+        "CreateSession answered with an unusable body: {endpoint} {size}, more than the {} KiB an answer can be; check --endpoint",
+        MAX_ANSWER_BODY / 1024
+    ))
+}
+
+/// Reads a reqwest answer's body, refusing one larger than [`MAX_ANSWER_BODY`] as soon as it is
+/// announced or read. `Ok(Err(problem))` is a transport failure worth retrying.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    endpoint: &reqwest::Url,
+) -> Result<std::result::Result<Zeroizing<Vec<u8>>, String>> {
+    let declared = response.content_length();
+    if declared.is_some_and(|length| length > MAX_ANSWER_BODY as u64) {
+        return Err(body_too_large(endpoint, declared));
+    }
+    let mut body = Zeroizing::new(Vec::new());
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_ANSWER_BODY {
+                    return Err(body_too_large(endpoint, declared));
+                }
+                // Reserve first: growing by reallocation would leave unzeroized copies behind.
+                if body.capacity() < body.len() + chunk.len() {
+                    let mut bigger = Zeroizing::new(Vec::with_capacity(
+                        (body.len() + chunk.len())
+                            .max(body.capacity() * 2)
+                            .min(MAX_ANSWER_BODY),
+                    ));
+                    bigger.extend_from_slice(&body);
+                    body = bigger;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Ok(body)),
+            Err(e) => return Ok(Err(describe_transport_error(&e, endpoint))),
+        }
+    }
+}
+
 /// The outcome of one attempt.
 enum Attempt {
     Done(Credentials, SessionInfo),
@@ -181,9 +233,16 @@ impl SessionClient {
         let sent = Instant::now();
         let answer = match connection {
             Ok(connection) => {
-                connection
+                match connection
                     .exchange(&self.endpoint, &request, USER_AGENT, deadline)
                     .await
+                {
+                    Ok(answer) => Ok(answer),
+                    Err(direct::Failure::Retry(problem)) => Err(problem),
+                    Err(direct::Failure::TooLarge(declared)) => {
+                        return Err(body_too_large(&self.endpoint.url, declared));
+                    }
+                }
             }
             Err(problem) => Err(problem),
         };
@@ -242,14 +301,9 @@ impl SessionClient {
         };
         let request_id = header("x-amzn-requestid");
         let error_type = header("x-amzn-errortype");
-        let body = match response.bytes().await {
-            Ok(bytes) => Zeroizing::new(bytes.to_vec()),
-            Err(e) => {
-                return Ok(Attempt::Retry(describe_transport_error(
-                    &e,
-                    &self.endpoint.url,
-                )));
-            }
+        let body = match read_bounded(response, &self.endpoint.url).await? {
+            Ok(body) => body,
+            Err(problem) => return Ok(Attempt::Retry(problem)),
         };
         let answer = direct::Answer {
             status,

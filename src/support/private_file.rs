@@ -3,7 +3,9 @@
 //! processes never interleave their writes.
 
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{
+    DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,8 +15,8 @@ use rustix::process::{Pid, test_kill_process};
 
 use crate::error::{Error, Result};
 
-/// How long to wait for another process to release a lock.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for another process to release a lock when its holder only writes a file.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An exclusive advisory lock (flock) on a file, released on drop.
 pub struct FileLock {
@@ -22,8 +24,9 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Waits up to [`LOCK_TIMEOUT`] for the lock on `path` (created 0600 if missing).
-    pub fn acquire(path: &Path) -> Result<FileLock> {
+    /// Waits up to `wait` for the lock on `path` (created 0600 if missing). A symlink at `path`
+    /// is refused, never followed: a planted link must not make us create a file elsewhere.
+    pub fn acquire(path: &Path, wait: Duration) -> Result<FileLock> {
         let input = format!("lock file {}", path.display());
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -31,8 +34,25 @@ impl FileLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            // O_NONBLOCK: a FIFO planted at the path cannot make the open wait.
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
             .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => Error::bad_input(
+                    &input,
+                    "is a symbolic link, which a lock file never is; remove it",
+                ),
+                _ => Error::bad_input(&input, format!("cannot open: {e}")),
+            })?;
+        let metadata = file
+            .metadata()
             .map_err(|e| Error::bad_input(&input, format!("cannot open: {e}")))?;
+        if !metadata.is_file() {
+            return Err(Error::bad_input(
+                &input,
+                "is not a regular file (a FIFO, device or directory?); remove it",
+            ));
+        }
         let started = Instant::now();
         loop {
             match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
@@ -42,10 +62,10 @@ impl FileLock {
                     return Err(Error::bad_input(&input, format!("cannot lock: {error}")));
                 }
             }
-            if started.elapsed() > LOCK_TIMEOUT {
+            if started.elapsed() > wait {
                 return Err(Error::Unavailable(format!(
-                    "{input}: another process has held the lock for {}s",
-                    LOCK_TIMEOUT.as_secs()
+                    "{input}: another process has held the lock for {}s; if none is running, try again",
+                    wait.as_secs()
                 )));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -76,6 +96,37 @@ pub fn ensure_private_parent(path: &Path, input: &str) -> Result<PathBuf> {
             })?;
     }
     Ok(parent)
+}
+
+/// Refuses a directory that would hold secrets when another user could change what is in it:
+/// one owned by someone other than this user (or root), or writable by group or others. Such a
+/// directory lets them swap the file, plant links or hold the lock.
+pub fn check_directory(directory: &Path, what: &str) -> Result<()> {
+    let input = format!("{what} {}", directory.display());
+    let metadata = std::fs::metadata(directory)
+        .map_err(|e| Error::bad_input(&input, format!("cannot inspect: {e}")))?;
+    let me = rustix::process::geteuid().as_raw();
+    if metadata.uid() != me && metadata.uid() != 0 {
+        return Err(Error::bad_input(
+            &input,
+            format!(
+                "belongs to user {} (not this user, {me}); use a directory of your own",
+                metadata.uid()
+            ),
+        ));
+    }
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(Error::bad_input(
+            &input,
+            format!(
+                "is writable by other users (mode {:o}); run `chmod go-w {}` or use a private directory",
+                mode & 0o777,
+                directory.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The start of the names of `path`'s temporary files: `.<file name>.tmp-`. The whole name is
@@ -184,6 +235,43 @@ pub fn write_private_file(path: &Path, contents: &[u8], input: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_file_that_is_a_symlink_is_refused_and_its_target_never_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        let lock = dir.path().join("x.lock");
+        std::os::unix::fs::symlink(&target, &lock).unwrap();
+        let error = FileLock::acquire(&lock, Duration::from_secs(1))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("symbolic link"), "{error}");
+        assert!(!target.exists());
+        // A regular lock file is fine, and its lock is exclusive until dropped.
+        let plain = dir.path().join("y.lock");
+        let held = FileLock::acquire(&plain, Duration::from_secs(1)).unwrap();
+        let waited = Instant::now();
+        assert!(FileLock::acquire(&plain, Duration::from_millis(100)).is_err());
+        assert!(waited.elapsed() >= Duration::from_millis(100));
+        drop(held);
+        assert!(FileLock::acquire(&plain, Duration::from_millis(100)).is_ok());
+    }
+
+    #[test]
+    fn directories_others_can_write_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check_directory(dir.path(), "directory").is_ok());
+        for mode in [0o777, 0o775, 0o1777] {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            let error = check_directory(dir.path(), "directory")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("writable by other users"), "{error}");
+            assert!(error.contains("chmod go-w"), "{error}");
+        }
+    }
 
     #[test]
     fn only_temporary_files_of_gone_writers_are_removed() {

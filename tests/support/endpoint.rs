@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::verifier::{
-    self, EndpointConfig, FaultPlan, Outcome, RunningEndpoint, VerificationRecord,
+    self, AnswerFault, EndpointConfig, FaultPlan, Outcome, RunningEndpoint, VerificationRecord,
 };
 use super::{BIN, PROFILE_ARN, Pki, ROLE_ARN, TRUST_ANCHOR_ARN, next_unique};
 
@@ -171,6 +171,11 @@ impl InProcessEndpoint {
             .iter()
             .filter(|r| r.outcome == Outcome::FaultInjected)
             .count()
+    }
+
+    /// Spoils every successful answer from now on: chosen credential values, an endless body.
+    pub fn set_answer_fault(&self, fault: AnswerFault) {
+        self.running.control().set_answer_fault(fault);
     }
 
     /// Fails every request from now on with 503, or stops failing.

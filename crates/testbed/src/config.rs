@@ -34,6 +34,46 @@ impl Default for FaultPlan {
     }
 }
 
+/// How a successful answer is spoiled, for testing what clients accept (a hostile or broken
+/// endpoint). Applies to every answer the verifier grants until changed; the request is verified
+/// first, as ever.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum AnswerFault {
+    /// Answer as the service does: fresh random credentials.
+    #[default]
+    None,
+    /// Issue these values instead of random ones, whatever they are (a secret ending in `\`,
+    /// `$(...)`, a newline, control characters): the answer is otherwise well formed.
+    IssueCredentials {
+        /// `accessKeyId`.
+        access_key_id: String,
+        /// `secretAccessKey`.
+        secret_access_key: String,
+        /// `sessionToken`.
+        session_token: String,
+    },
+    /// A 201 whose body never ends: `declared_length` bytes announced in `Content-Length` (a
+    /// chunked body when `None`), sent as JSON whitespace for as long as the client reads.
+    EndlessBody {
+        /// The `Content-Length` to announce, e.g. 2,000,000,000.
+        declared_length: Option<u64>,
+    },
+}
+
+impl std::fmt::Debug for AnswerFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnswerFault::None => f.write_str("None"),
+            // The chosen values are test data, but keep them out of logs like real ones.
+            AnswerFault::IssueCredentials { .. } => f.write_str("IssueCredentials(<chosen>)"),
+            AnswerFault::EndlessBody { declared_length } => f
+                .debug_struct("EndlessBody")
+                .field("declared_length", declared_length)
+                .finish(),
+        }
+    }
+}
+
 /// What the endpoint trusts, where it listens, and how it misbehaves.
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
@@ -55,6 +95,8 @@ pub struct EndpointConfig {
     pub clock_offset: time::Duration,
     /// The faults to inject from the first request on.
     pub faults: FaultPlan,
+    /// How successful answers are spoiled, from the first request on.
+    pub answer_fault: AnswerFault,
     /// Append one JSON line per request here.
     pub request_log: Option<PathBuf>,
 }
@@ -77,6 +119,7 @@ impl EndpointConfig {
             max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
             clock_offset: time::Duration::ZERO,
             faults: FaultPlan::default(),
+            answer_fault: AnswerFault::None,
             request_log: None,
         }
     }

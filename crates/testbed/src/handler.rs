@@ -16,7 +16,7 @@ use rolesanywhere_verifier::verify::{self, Request};
 use rolesanywhere_verifier::{Outcome, VerificationRecord, iso8601};
 use time::OffsetDateTime;
 
-use crate::config::FaultAction;
+use crate::config::{AnswerFault, FaultAction};
 use crate::shared::Shared;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,7 +70,7 @@ async fn handle(
     request: hyper::Request<Incoming>,
     remote: SocketAddr,
     shared: &Shared,
-) -> std::result::Result<Response<Full<Bytes>>, DropConnection> {
+) -> std::result::Result<Response<AnswerBody>, DropConnection> {
     let now = shared.now();
     let request_id =
         response::random_uuid().unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".into());
@@ -139,11 +139,23 @@ async fn handle(
             })
         }
         FaultAction::None => match verdict {
-            Ok(grant) => response::issue(&grant, now).inspect(|issued| {
-                record.outcome = Outcome::Issued;
-                record.access_key_id = Some(issued.access_key_id.clone());
-                record.expiration = Some(iso8601(issued.expiration));
-            }),
+            Ok(grant) => {
+                let answer_fault = shared.answer_fault();
+                if let AnswerFault::EndlessBody { declared_length } = answer_fault {
+                    record.outcome = Outcome::FaultInjected;
+                    record.status = Some(201);
+                    tracing::debug!(%remote, request_id, "answering with an endless body (injected fault)");
+                    shared.push(record);
+                    return Ok(endless_response(&request_id, now, declared_length));
+                }
+                response::issue(&grant, now)
+                    .and_then(|issued| spoil(issued, &answer_fault))
+                    .inspect(|issued| {
+                        record.outcome = Outcome::Issued;
+                        record.access_key_id = Some(issued.access_key_id.clone());
+                        record.expiration = Some(iso8601(issued.expiration));
+                    })
+            }
             Err(e) => {
                 record.outcome = Outcome::Rejected;
                 Err(e)
@@ -176,6 +188,111 @@ async fn handle(
     ))
 }
 
+/// An issued answer with the values an [`AnswerFault::IssueCredentials`] chose put in place of
+/// the random ones; the answer as issued otherwise.
+fn spoil(
+    mut issued: response::Issued,
+    fault: &AnswerFault,
+) -> std::result::Result<response::Issued, ErrorReply> {
+    let AnswerFault::IssueCredentials {
+        access_key_id,
+        secret_access_key,
+        session_token,
+    } = fault
+    else {
+        return Ok(issued);
+    };
+    let internal =
+        |e: serde_json::Error| ErrorReply::for_status(500, format!("spoiling the answer: {e}"));
+    let mut document: serde_json::Value = serde_json::from_slice(&issued.body).map_err(internal)?;
+    let credentials = &mut document["credentialSet"][0]["credentials"];
+    credentials["accessKeyId"] = access_key_id.as_str().into();
+    credentials["secretAccessKey"] = secret_access_key.as_str().into();
+    credentials["sessionToken"] = session_token.as_str().into();
+    issued.body = serde_json::to_vec(&document).map_err(internal)?;
+    issued.access_key_id = access_key_id.clone();
+    Ok(issued)
+}
+
+/// The body of an answer: the whole of it, or one that goes on (the endless-body fault).
+pub(crate) enum AnswerBody {
+    /// A body in memory.
+    Full(Full<Bytes>),
+    /// JSON whitespace, `remaining` bytes more (without end when `None`).
+    Endless {
+        /// What is left to send of the announced length.
+        remaining: Option<u64>,
+    },
+}
+
+/// What an endless body sends at a time.
+const ENDLESS_CHUNK: usize = 64 * 1024;
+static SPACES: [u8; ENDLESS_CHUNK] = [b' '; ENDLESS_CHUNK];
+
+impl hyper::body::Body for AnswerBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            AnswerBody::Full(full) => std::pin::Pin::new(full).poll_frame(cx),
+            AnswerBody::Endless { remaining } => {
+                let n = match remaining {
+                    Some(0) => return std::task::Poll::Ready(None),
+                    Some(left) => usize::try_from(*left)
+                        .unwrap_or(ENDLESS_CHUNK)
+                        .min(ENDLESS_CHUNK),
+                    None => ENDLESS_CHUNK,
+                };
+                if let Some(left) = remaining {
+                    *left -= n as u64;
+                }
+                std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from_static(
+                    &SPACES[..n],
+                )))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            AnswerBody::Full(full) => full.is_end_stream(),
+            AnswerBody::Endless { remaining } => *remaining == Some(0),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            AnswerBody::Full(full) => full.size_hint(),
+            AnswerBody::Endless {
+                remaining: Some(left),
+            } => hyper::body::SizeHint::with_exact(*left),
+            AnswerBody::Endless { remaining: None } => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
+/// A 201 whose body is `declared_length` bytes of whitespace (chunked and endless when `None`).
+fn endless_response(
+    request_id: &str,
+    now: OffsetDateTime,
+    declared_length: Option<u64>,
+) -> Response<AnswerBody> {
+    let mut response = build_response(201, None, request_id, now, Vec::new());
+    *response.body_mut() = AnswerBody::Endless {
+        remaining: declared_length,
+    };
+    let headers = response.headers_mut();
+    headers.remove(hyper::header::CONTENT_LENGTH);
+    if let Some(length) = declared_length {
+        headers.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    response
+}
+
 /// The answer with the headers the service sends: content type, request id, error type, date.
 fn build_response(
     status: u16,
@@ -183,8 +300,8 @@ fn build_response(
     request_id: &str,
     now: OffsetDateTime,
     body: Vec<u8>,
-) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+) -> Response<AnswerBody> {
+    let mut response = Response::new(AnswerBody::Full(Full::new(Bytes::from(body))));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

@@ -25,7 +25,7 @@ mod shared;
 mod tls;
 
 pub use atomic_file::write_atomically;
-pub use config::{EndpointConfig, FaultPlan};
+pub use config::{AnswerFault, EndpointConfig, FaultPlan};
 pub use error::{Error, Result};
 pub use rolesanywhere_verifier::{DEFAULT_MAX_CLOCK_SKEW, Outcome, VerificationRecord};
 pub use server::{BoundEndpoint, RunningEndpoint, serve_until_signal, start};

@@ -105,6 +105,7 @@ impl BoundEndpoint {
             verifier,
             config.clock_offset,
             config.faults,
+            config.answer_fault,
             log,
         ));
         Ok(BoundEndpoint {

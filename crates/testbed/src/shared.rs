@@ -11,7 +11,7 @@ use rolesanywhere_verifier::VerificationRecord;
 use rolesanywhere_verifier::verify::VerifierConfig;
 use time::OffsetDateTime;
 
-use crate::config::{FaultAction, FaultPlan};
+use crate::config::{AnswerFault, FaultAction, FaultPlan};
 
 /// Records kept in memory; older ones are dropped (the request log keeps them all).
 pub const MAX_RECORDS_IN_MEMORY: usize = 10_000;
@@ -21,6 +21,7 @@ pub(crate) struct Shared {
     pub(crate) verifier: VerifierConfig,
     clock_offset: time::Duration,
     faults: Mutex<FaultPlan>,
+    answer_fault: Mutex<AnswerFault>,
     records: Mutex<VecDeque<VerificationRecord>>,
     log: Option<(PathBuf, Mutex<std::fs::File>)>,
 }
@@ -38,12 +39,14 @@ impl Shared {
         verifier: VerifierConfig,
         clock_offset: time::Duration,
         faults: FaultPlan,
+        answer_fault: AnswerFault,
         log: Option<(PathBuf, Mutex<std::fs::File>)>,
     ) -> Shared {
         Shared {
             verifier,
             clock_offset,
             faults: Mutex::new(faults),
+            answer_fault: Mutex::new(answer_fault),
             records: Mutex::new(VecDeque::new()),
             log,
         }
@@ -59,6 +62,11 @@ impl Shared {
         let mut plan = lock(&self.faults);
         let action = plan.take();
         (plan.delay, action)
+    }
+
+    /// How the next successful answer is spoiled.
+    pub(crate) fn answer_fault(&self) -> AnswerFault {
+        lock(&self.answer_fault).clone()
     }
 
     /// Logs `record` to the request log, and keeps it in memory.
@@ -108,5 +116,10 @@ impl EndpointControl {
     /// The fault plan as it stands (counts already used up are gone).
     pub fn faults(&self) -> FaultPlan {
         *lock(&self.shared.faults)
+    }
+
+    /// Replaces how successful answers are spoiled; takes effect from the next request.
+    pub fn set_answer_fault(&self, fault: AnswerFault) {
+        *lock(&self.shared.answer_fault) = fault;
     }
 }

@@ -194,10 +194,11 @@ fn load_identity(settings: &CredentialSettings, checks: &mut Vec<Check>) -> Load
                 // The key alone: a key that loads and matches leaves the load's own error
                 // (a flag that does not fit this kind of certificate, say) as the key's check.
                 let key_check = identity::load_signer(spec).and_then(|signer| {
+                    // The inputs as errors name them, a URI's PIN left out.
                     leaf.check_key_matches(
                         signer.public_key(),
-                        &spec.certificate_input(),
-                        &spec.key_input(),
+                        &report::redact_pins(&spec.certificate_input()),
+                        &report::redact_pins(&spec.key_input()),
                     )
                 });
                 checks.push(match key_check {

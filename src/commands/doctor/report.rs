@@ -32,12 +32,34 @@ pub struct Check {
     class: Option<ExitClass>,
 }
 
+/// `text` with the value of every PKCS#11 URI `pin-value` attribute replaced by `<redacted>`.
+/// Every check's text passes through here, so doctor's report (text or JSON) never holds a PIN,
+/// whatever an error or an input it quotes was built from. The value ends where a URI query
+/// attribute does (`&`), or at whitespace or a quote.
+pub(super) fn redact_pins(text: &str) -> String {
+    const ATTRIBUTE: &str = "pin-value=";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.to_ascii_lowercase().find(ATTRIBUTE) {
+        let value_start = at + ATTRIBUTE.len();
+        out.push_str(&rest[..value_start]);
+        let tail = &rest[value_start..];
+        let value_end = tail
+            .find(|c: char| c == '&' || c.is_whitespace() || matches!(c, '\'' | '"' | '`'))
+            .unwrap_or(tail.len());
+        out.push_str("<redacted>");
+        rest = &tail[value_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Check {
     pub(super) fn pass(check: &'static str, detail: impl Into<String>) -> Check {
         Check {
             check,
             status: Status::Pass,
-            detail: detail.into(),
+            detail: redact_pins(&detail.into()),
             advice: None,
             class: None,
         }
@@ -47,7 +69,7 @@ impl Check {
         Check {
             check,
             status: Status::Fail,
-            detail: error.to_string(),
+            detail: redact_pins(&error.to_string()),
             advice: None,
             class: Some(error.class()),
         }
@@ -62,8 +84,8 @@ impl Check {
         Check {
             check,
             status: Status::Fail,
-            detail: detail.into(),
-            advice: Some(advice.into()),
+            detail: redact_pins(&detail.into()),
+            advice: Some(redact_pins(&advice.into())),
             class: Some(class),
         }
     }
@@ -72,7 +94,7 @@ impl Check {
         Check {
             check,
             status: Status::Skipped,
-            detail: format!("not checked: {because}"),
+            detail: redact_pins(&format!("not checked: {because}")),
             advice: None,
             class: None,
         }
@@ -127,5 +149,34 @@ impl Report {
     pub fn json(&self) -> String {
         let document = serde_json::json!({ "ok": self.exit_code() == 0, "checks": self.checks });
         document.to_string() + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_check_text_holds_a_pin() {
+        let uri = "pkcs11:token=t;object=k?pin-value=12%3B34&module-path=/m.so";
+        let error = Error::bad_input(format!("--private-key {uri}"), "no such key");
+        let report = Report {
+            checks: vec![
+                Check::pass("certificate", format!("from {uri}")),
+                Check::fail("private key", &error),
+                Check::fail_with("chain", uri, format!("fix {uri}"), ExitClass::BadInput),
+                Check::skipped("clock", &format!("'{uri}'")),
+            ],
+        };
+        for output in [report.text(), report.json()] {
+            assert!(!output.contains("12%3B34"), "{output}");
+            assert!(
+                output.contains("pin-value=<redacted>&module-path=/m.so"),
+                "{output}"
+            );
+        }
+        assert_eq!(redact_pins("PIN-VALUE=1 x"), "PIN-VALUE=<redacted> x");
+        assert_eq!(redact_pins("pin-value=1234"), "pin-value=<redacted>");
+        assert_eq!(redact_pins("no pin here"), "no pin here");
     }
 }
