@@ -197,6 +197,9 @@ pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
         args.container_token.as_deref().map(String::as_str),
     );
     let credentials = credential_settings(&args.credentials)?;
+    if let Some(token) = &args.container_token {
+        crate::settings::daemon::check_container_token(token)?;
+    }
     print_secret_warnings();
     Ok(ServeSettings {
         credentials,
