@@ -38,13 +38,17 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Real AWS SDK clients of our outputs (botocore), and an independent ML-DSA implementation
-# (dilithium-py) that checks our signatures, in a private virtualenv.
+# Real AWS SDK clients of our outputs (botocore), an independent ML-DSA implementation
+# (dilithium-py) that checks our signatures, and a real STS implementation (moto in server mode,
+# tests/support/moto.rs) for the calls made with the credentials, in a private virtualenv.
 venv=target/test-venv
-if ! "$venv/bin/python" -c 'import botocore, dilithium_py' >/dev/null 2>&1; then
-    echo "test.sh: installing botocore and dilithium-py into $venv" >&2
+if ! "$venv/bin/python" -c 'import botocore, dilithium_py, moto.server' >/dev/null 2>&1; then
+    echo "test.sh: installing botocore, dilithium-py and moto[server] into $venv" >&2
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'botocore>=1.34,<2' 'dilithium-py==1.5.1'
+    # python -m pip, not bin/pip: a venv copied from another checkout keeps the original's path
+    # in bin/pip's #! line, and would install there.
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        'botocore>=1.34,<2' 'dilithium-py==1.5.1' 'moto[server]>=5.1,<6'
 fi
 export RAH_TEST_PYTHON="$PWD/$venv/bin/python"
 

@@ -122,6 +122,17 @@ pub enum Error {
         advice: String,
     },
 
+    /// STS refused a call made with the session's credentials.
+    #[error("sts:{action} was refused: {error}; {}", one_line(.explanation))]
+    StsDenied {
+        /// The STS action (`GetCallerIdentity`, …).
+        action: &'static str,
+        /// STS's answer.
+        error: ServiceError,
+        /// What the error code usually means for a Roles Anywhere user.
+        explanation: String,
+    },
+
     /// The endpoint could not be reached or kept failing.
     #[error("{}", one_line(.0))]
     Unavailable(String),
@@ -153,7 +164,7 @@ impl Error {
         match self {
             Error::InvalidArgument { .. } => ExitClass::Usage,
             Error::BadInput { .. } => ExitClass::BadInput,
-            Error::Denied { .. } => ExitClass::Denied,
+            Error::Denied { .. } | Error::StsDenied { .. } => ExitClass::Denied,
             Error::Unavailable(_) => ExitClass::Unavailable,
             Error::Internal(_) => ExitClass::Internal,
         }

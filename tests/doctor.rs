@@ -1,5 +1,5 @@
-//! `doctor` against the local endpoint: a good setup passes every check, and each broken setup
-//! fails the check that names its problem.
+//! `doctor` against the local endpoint (and moto as STS, for the identity check): a good setup
+//! passes every check, and each broken setup fails the check that names its problem.
 
 use std::path::Path;
 
@@ -17,6 +17,7 @@ fn doctor(
     let mut args = credential_process_args(Some(endpoint_url), files);
     args[0] = "doctor".into();
     args.push("--json".into());
+    args.extend(["--sts-endpoint".into(), Moto::shared().url.clone()]);
     args.extend(extra.iter().map(|s| s.to_string()));
     let output = helper(&strs(&args), &[("AWS_CA_BUNDLE", tls_ca.to_str().unwrap())]);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
@@ -77,21 +78,50 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
         "endpoint",
         "clock",
         "CreateSession",
+        "identity",
     ] {
         passing.row(check, || {
             assert_eq!(status(&report, check), "pass", "{check}: {report}")
         });
     }
     passing.assert_all_passed();
+    // The checks, in the order they run: the identity last.
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "arguments",
+            "certificate",
+            "private key",
+            "validity",
+            "certificate profile",
+            "chain",
+            "endpoint",
+            "clock",
+            "CreateSession",
+            "identity"
+        ],
+        "{report}"
+    );
     // The text report says the same, one line per check.
     let mut args = credential_process_args(Some(&endpoint.url), &strs(&leaf_args(&good)));
     args[0] = "doctor".into();
+    args.extend(["--sts-endpoint".into(), Moto::shared().url.clone()]);
     let text = helper(
         &strs(&args),
         &[("AWS_CA_BUNDLE", endpoint.tls_ca.to_str().unwrap())],
     );
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.contains("✔ CreateSession: credentials for"), "{text}");
+    assert!(
+        text.contains(&format!("✔ identity: account {MOTO_ACCOUNT}, ARN arn:")),
+        "{text}"
+    );
     assert!(text.ends_with("all checks passed\n"), "{text}");
 
     let now = OffsetDateTime::now_utc();
@@ -284,12 +314,13 @@ fn a_good_setup_passes_every_check_and_each_broken_one_names_its_problem() {
         assert_eq!(code, 5, "{report}");
         assert_eq!(first_failure(&report), "endpoint", "{report}");
         assert_eq!(status(&report, "CreateSession"), "skipped");
+        assert_eq!(status(&report, "identity"), "skipped");
     });
     table.assert_all_passed();
 }
 
-/// Checks that `doctor` (text report) exited 0 with every check passing, the private key and
-/// CreateSession among them.
+/// Checks that `doctor` (text report) exited 0 with every check passing, the private key,
+/// CreateSession and the identity among them.
 fn assert_doctor_passes(output: &std::process::Output) {
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
@@ -317,6 +348,10 @@ fn assert_doctor_passes(output: &std::process::Output) {
         checks.iter().any(|l| l.starts_with("✔ CreateSession")),
         "{text}"
     );
+    assert!(
+        checks.iter().any(|l| l.starts_with("✔ identity: account ")),
+        "{text}"
+    );
     assert!(text.ends_with("all checks passed\n"), "{text}");
 }
 
@@ -341,7 +376,11 @@ fn doctor_passes_with_pkcs12_and_env_and_stdin_inputs() {
     let modern = export(&leaf, "doctor-modern.p12", "p12 pass", false);
     let legacy = export(&leaf, "doctor-legacy.pfx", "p12 pass", true);
     let empty = export(&rsa, "doctor-empty.p12", "", false);
-    let doctor = || Helper::command("doctor").endpoint(&endpoint);
+    let doctor = || {
+        Helper::command("doctor")
+            .endpoint(&endpoint)
+            .sts_endpoint(Moto::shared())
+    };
     let rows: Vec<(&str, Helper)> = vec![
         ("PEM files", doctor().leaf(&leaf)),
         (
@@ -408,6 +447,7 @@ fn doctor_passes_with_pkcs11_certificates_and_keys() {
         token
             .command_with_module("doctor")
             .endpoint(&endpoint)
+            .sts_endpoint(Moto::shared())
             .env("PKCS11_PIN", PIN)
     };
     let cert_file = token.path("ec384.crt.pem");
@@ -445,7 +485,11 @@ fn doctor_passes_with_tpm_key_files_and_handles() {
     let tpm = Swtpm::start(false);
     let pki = Pki::new();
     let endpoint = LocalEndpoint::start(&pki, &tpm.path("pki/ca.pem"), &[]);
-    let doctor = || tpm.command("doctor").endpoint(&endpoint);
+    let doctor = || {
+        tpm.command("doctor")
+            .endpoint(&endpoint)
+            .sts_endpoint(Moto::shared())
+    };
     let mut table = Table::new("doctor with TPM keys");
     for (name, run) in [
         (
@@ -522,6 +566,7 @@ fn doctor_never_prints_a_pin_value() {
             let mut run = token
                 .command_with_module("doctor")
                 .endpoint(&endpoint)
+                .sts_endpoint(Moto::shared())
                 .args(&args);
             if json {
                 run = run.arg("--json");

@@ -1,6 +1,6 @@
 //! The integration tests: one binary (as ripgrep has), one module per area, all driving the
 //! real `rolesanywhere-helper` binary against the local endpoint and real components (SoftHSM2,
-//! swtpm, botocore, aws-sdk-rust) through the one support module.
+//! swtpm, botocore, aws-sdk-rust, moto) through the one support module.
 
 mod support;
 
@@ -18,6 +18,7 @@ mod pkcs11;
 mod sdk_clients;
 mod serve;
 mod sigv4_test_suite;
+mod sts;
 mod tpm;
 mod update;
 mod wire_format;

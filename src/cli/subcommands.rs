@@ -183,6 +183,14 @@ pub struct DoctorArgs {
     /// run).
     #[arg(long)]
     pub no_create_session: bool,
+    /// The STS endpoint the identity check calls (default: the region's)
+    ///
+    /// The STS endpoint the last check (identity: sts:GetCallerIdentity with the credentials
+    /// CreateSession returned) calls. Default: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else
+    /// the regional endpoint (https://sts.REGION.amazonaws.com, FIPS and dual-stack as
+    /// AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT say).
+    #[arg(long, value_name = "URL")]
+    pub sts_endpoint: Option<String>,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,

@@ -5,6 +5,7 @@
 pub mod answer;
 mod direct;
 pub mod prepared;
+pub mod sts;
 pub mod tls;
 
 use std::time::Instant;

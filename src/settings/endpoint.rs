@@ -129,7 +129,9 @@ fn partitions_of_host(host: &str) -> Option<&'static [&'static str]> {
         .map(|(_, partitions)| *partitions)
 }
 
-fn parse(source: &str, value: &str) -> Result<Endpoint> {
+/// Parses an endpoint URL given by `source` (a flag or a variable, named in errors); a value
+/// without a scheme is taken as `https://`.
+pub fn parse(source: &str, value: &str) -> Result<Endpoint> {
     let value = value.trim();
     // Checked first, so a 70,000-character value is neither echoed nor tried three times.
     let length = value.chars().count();

@@ -1,6 +1,6 @@
 //! The one support module of the integration tests: the real binary run through a builder
 //! ([`Helper`]), the local Roles Anywhere endpoint (as a child process or in this process), a
-//! throwaway PKI in a private temp dir, SoftHSM2 and swtpm fixtures, a private network namespace,
+//! throwaway PKI in a private temp dir, moto as STS, SoftHSM2 and swtpm fixtures, a private network namespace,
 //! raw HTTP, botocore, and tables that report every failing row.
 //!
 //! Every import of the library's test helpers (the throwaway PKI, the local endpoint) goes through
@@ -10,6 +10,7 @@
 mod botocore;
 mod endpoint;
 mod http;
+mod moto;
 mod netns;
 mod pki;
 mod process;
@@ -20,6 +21,7 @@ mod table;
 pub use botocore::*;
 pub use endpoint::*;
 pub use http::*;
+pub use moto::*;
 pub use netns::*;
 pub use pki::*;
 pub use process::*;

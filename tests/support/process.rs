@@ -15,6 +15,8 @@ use super::{BIN, Endpoint, Leaf, PROFILE_ARN, PasswordFlag, ROLE_ARN, TRUST_ANCH
 /// starts without them and a test sets the ones it means.
 const CLEARED: &[&str] = &[
     "AWS_ENDPOINT_URL_ROLESANYWHERE",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL",
     "AWS_CA_BUNDLE",
     "HTTPS_PROXY",
     "https_proxy",

@@ -1,7 +1,7 @@
 //! `doctor`: checks a setup step by step and says what is wrong before AWS says only "Untrusted
 //! signing certificate" or "Invalid signature": arguments, certificate, key, validity, the
-//! certificate's profile, the chain, the endpoint and its TLS, the clock, and a live
-//! CreateSession. Each check passes or fails with one line of why and what to do. The
+//! certificate's profile, the chain, the endpoint and its TLS, the clock, a live CreateSession,
+//! and who its credentials are (sts:GetCallerIdentity). Each check passes or fails with one line of why and what to do. The
 //! certificate and key are loaded through the same identity dispatch as `credential-process`,
 //! so doctor accepts every setup it does (files, PKCS#12, PKCS#11, TPM, `env:` and `-`).
 
@@ -19,7 +19,10 @@ use crate::error::Error;
 use crate::identity::certificate::{self, Certificate};
 use crate::identity::{self, Identity};
 use crate::session::SessionClient;
+use crate::session::answer::Credentials;
 use crate::session::prepared::{self, Prepared};
+use crate::session::sts::{self, StsClient, StsEnv};
+use crate::settings::client::ClientOptions;
 use crate::settings::credentials::CredentialSettings;
 
 /// What the certificate and key checks found: the identity, or as much of it as loaded.
@@ -84,7 +87,7 @@ pub fn run(args: &DoctorArgs) -> Report {
 
     // The endpoint, its TLS, the clock, and the service itself.
     let (Ok(inputs), Ok(settings)) = (inputs, settings) else {
-        for name in ["endpoint", "clock", "CreateSession"] {
+        for name in ["endpoint", "clock", "CreateSession", "identity"] {
             checks.push(Check::skipped(name, "the arguments are wrong"));
         }
         return Report { checks };
@@ -136,15 +139,22 @@ pub fn run(args: &DoctorArgs) -> Report {
             "CreateSession",
             "not called (--no-create-session)",
         ));
+        // Asked for, as CreateSession's row: a pass that says so, so the exit code stays 0.
+        checks.push(Check::pass(
+            "identity",
+            "not checked: no credentials (--no-create-session)",
+        ));
     } else if checks.iter().any(|c| c.status == Status::Fail) {
         checks.push(Check::skipped(
             "CreateSession",
             "fix the failed checks first",
         ));
+        checks.push(Check::skipped("identity", "CreateSession was not called"));
     } else {
         // The identity and endpoint checked above: loading the key again would ask again for
         // its password or PIN.
         let role_arn = inputs.role_arn.clone();
+        let inputs_region = inputs.region.clone();
         let fetched = match (loaded, endpoint) {
             (Loaded::Identity(identity), Some(endpoint)) => {
                 Prepared::new(inputs, Arc::new(identity), endpoint, now).fetch(&settings.client)
@@ -153,19 +163,64 @@ pub fn run(args: &DoctorArgs) -> Report {
                 "no identity or endpoint to call with".into(),
             )),
         };
-        checks.push(match fetched {
-            Ok((credentials, info)) => Check::pass(
-                "CreateSession",
-                format!(
-                    "credentials for {} until {}",
-                    info.assumed_role_arn.as_deref().unwrap_or(&role_arn),
-                    crate::support::timestamp::iso8601(credentials.expiration)
-                ),
-            ),
-            Err(e) => Check::fail("CreateSession", &e),
-        });
+        let region = inputs_region;
+        match fetched {
+            Ok((credentials, info)) => {
+                checks.push(Check::pass(
+                    "CreateSession",
+                    format!(
+                        "credentials for {} until {}",
+                        info.assumed_role_arn.as_deref().unwrap_or(&role_arn),
+                        crate::support::timestamp::iso8601(credentials.expiration)
+                    ),
+                ));
+                checks.push(identity_check(
+                    &runtime,
+                    &credentials,
+                    &region,
+                    args.sts_endpoint.as_deref(),
+                    &settings.client,
+                ));
+            }
+            Err(e) => {
+                checks.push(Check::fail("CreateSession", &e));
+                checks.push(Check::skipped("identity", "CreateSession failed"));
+            }
+        }
     }
     Report { checks }
+}
+
+/// The last check: sts:GetCallerIdentity with the credentials CreateSession returned, so the user
+/// sees in one line which account and role they really hold.
+fn identity_check(
+    runtime: &tokio::runtime::Runtime,
+    credentials: &Credentials,
+    region: &str,
+    explicit_endpoint: Option<&str>,
+    options: &ClientOptions,
+) -> Check {
+    let called = StsEnv::from_process()
+        .and_then(|env| sts::resolve_endpoint(region, explicit_endpoint, &env))
+        .and_then(|endpoint| StsClient::new(endpoint, region, options))
+        .and_then(|client| runtime.block_on(client.get_caller_identity(credentials)));
+    match called {
+        Ok(identity) => Check::pass(
+            "identity",
+            format!(
+                "account {}, ARN {}, user id {}",
+                identity.account, identity.arn, identity.user_id
+            ),
+        )
+        .with_identity(identity),
+        Err(e @ Error::StsDenied { .. }) => Check::fail("identity", &e),
+        Err(e) => Check::fail_with(
+            "identity",
+            e.to_string(),
+            "check --sts-endpoint / AWS_ENDPOINT_URL_STS, the network and proxies, and that the STS endpoint's CA is trusted (AWS_CA_BUNDLE)",
+            e.class(),
+        ),
+    }
 }
 
 /// The certificate and key checks: the whole identity through the one dispatch; when that fails,

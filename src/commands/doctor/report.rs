@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::error::{Error, ExitClass};
+use crate::session::sts::CallerIdentity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,6 +29,9 @@ pub struct Check {
     /// What to do about a failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<String>,
+    /// Who the credentials are: the identity check's finding, when it passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<CallerIdentity>,
     #[serde(skip)]
     class: Option<ExitClass>,
 }
@@ -61,6 +65,7 @@ impl Check {
             status: Status::Pass,
             detail: redact_pins(&detail.into()),
             advice: None,
+            identity: None,
             class: None,
         }
     }
@@ -71,6 +76,7 @@ impl Check {
             status: Status::Fail,
             detail: redact_pins(&error.to_string()),
             advice: None,
+            identity: None,
             class: Some(error.class()),
         }
     }
@@ -86,8 +92,15 @@ impl Check {
             status: Status::Fail,
             detail: redact_pins(&detail.into()),
             advice: Some(redact_pins(&advice.into())),
+            identity: None,
             class: Some(class),
         }
+    }
+
+    /// The check with the identity it found (no secret: account, ARN and user id).
+    pub(super) fn with_identity(mut self, identity: CallerIdentity) -> Check {
+        self.identity = Some(identity);
+        self
     }
 
     pub(super) fn skipped(check: &'static str, because: &str) -> Check {
@@ -96,6 +109,7 @@ impl Check {
             status: Status::Skipped,
             detail: redact_pins(&format!("not checked: {because}")),
             advice: None,
+            identity: None,
             class: None,
         }
     }

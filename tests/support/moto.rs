@@ -1,0 +1,123 @@
+//! moto in server mode (installed by the test command into the botocore virtualenv): a real STS
+//! implementation on 127.0.0.1, on a port the server picks itself (no race for a free port).
+//!
+//! The server runs in a Python process that exits when its stdin closes, so it goes away with
+//! the test process however that ends; an instance of one test is also killed by PID on drop.
+
+use std::io::{BufRead as _, Read as _, Seek as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::{Helper, python_with_botocore};
+
+/// Starts the server, prints its port, then serves until stdin closes.
+const SERVER: &str = r#"
+import os, sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+os._exit(0)
+"#;
+
+/// moto's default account, which it reports for access keys it did not issue.
+pub const MOTO_ACCOUNT: &str = "123456789012";
+
+/// A running moto server.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub port: u16,
+    /// moto's stderr (its request log), for failure messages.
+    log: std::fs::File,
+}
+
+impl Moto {
+    /// A moto server of its own, with `env` (e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes
+    /// moto check every request's access key, so that keys it did not issue are refused).
+    pub fn start(env: &[(&str, &str)]) -> Moto {
+        let log = tempfile::tempfile().unwrap();
+        let mut command = Command::new(python_with_botocore());
+        command
+            .args(["-c", SERVER])
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log.try_clone().unwrap());
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+        ] {
+            command.env_remove(name);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting moto: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (sender, port) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let mut moto = Moto {
+            child,
+            url: String::new(),
+            port: 0,
+            log,
+        };
+        match port
+            .recv_timeout(Duration::from_secs(60))
+            .ok()
+            .and_then(|line| line.trim().parse::<u16>().ok())
+        {
+            Some(port) => {
+                moto.port = port;
+                moto.url = format!("http://127.0.0.1:{port}");
+            }
+            None => panic!(
+                "moto did not start (is moto[server] in the test venv? ./scripts/test.sh installs it): {}",
+                moto.log()
+            ),
+        }
+        // It answers: the port was bound before it was printed, and it serves HTTP.
+        let answer = super::http(("127.0.0.1", moto.port), "GET", "/moto-api/", &[]);
+        assert!(answer.status < 500, "moto answered {}", answer.status);
+        moto
+    }
+
+    /// One moto server for the whole test run, started on first use (doctor's identity check
+    /// needs an STS in every doctor test). It exits when the test process does.
+    pub fn shared() -> &'static Moto {
+        static SHARED: OnceLock<Moto> = OnceLock::new();
+        SHARED.get_or_init(|| Moto::start(&[]))
+    }
+
+    /// What moto wrote to stderr so far.
+    pub fn log(&self) -> String {
+        let mut file = &self.log;
+        let mut text = String::new();
+        let _ = file.rewind();
+        let _ = file.read_to_string(&mut text);
+        text
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Helper {
+    /// `--sts-endpoint` for `moto` (doctor's identity check).
+    pub fn sts_endpoint(self, moto: &Moto) -> Helper {
+        self.args(["--sts-endpoint", moto.url.as_str()])
+    }
+}
