@@ -111,11 +111,14 @@ fn parse_arguments(argv: &[OsString]) -> Result<Cli, ExitCode> {
         Ok(cli) => Ok(cli),
         Err(error) => {
             use clap::error::{ContextKind, ContextValue, ErrorKind};
+            if error.kind() == ErrorKind::DisplayVersion {
+                // The same text as the `version` subcommand (clap's would add the name).
+                let _ = std::io::stdout().write_all(&commands::version::run());
+                return Err(ExitCode::SUCCESS);
+            }
             if matches!(
                 error.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             ) {
                 let _ = error.print();
                 return Err(ExitCode::SUCCESS);
@@ -140,13 +143,40 @@ fn parse_arguments(argv: &[OsString]) -> Result<Cli, ExitCode> {
             let choices = choices
                 .map(|c| format!(" (one of {}", c.replace(']', ")")))
                 .unwrap_or_default();
+            let suggestion = suggestion(&error)
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
             eprintln!(
-                "rolesanywhere-helper: {}{choices}; see --help",
+                "rolesanywhere-helper: {}{choices}{suggestion}; see --help",
                 first.trim_start_matches("error: ")
             );
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// clap's "a similar subcommand / argument / value exists" tip, as `'name'` (several joined by
+/// "or"), so the one-line error keeps it.
+fn suggestion(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .find_map(|kind| match error.get(kind)? {
+        ContextValue::String(name) => Some(vec![name.clone()]),
+        ContextValue::Strings(names) if !names.is_empty() => Some(names.clone()),
+        _ => None,
+    })
+    .map(|names| {
+        names
+            .iter()
+            .map(|name| format!("'{}'", one_line(name)))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    })
 }
 
 /// The message for a command-line argument of ours that is not UTF-8 (clap only says that one
