@@ -47,10 +47,19 @@ pub struct ServeArgs {
     pub container_token: Option<Zeroizing<String>>,
     /// Write the container endpoint's token here (mode 0600, no trailing newline)
     ///
-    /// Writes the container endpoint's token here (mode 0600, no trailing newline), for clients'
-    /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+    /// Writes the container endpoint's token here (mode --container-token-file-mode, default 0600; no
+    /// trailing newline), for clients' AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
     #[arg(long, value_name = "PATH")]
     pub container_token_file: Option<PathBuf>,
+    /// Mode of --container-token-file, in octal (default 0600); 0640 lets the unit's group read it
+    ///
+    /// The mode of --container-token-file, in octal: 0600 (the default) lets only the service's user
+    /// read the token; 0640 lets its group read it too, so that a client running as another user in
+    /// that group (systemd's Group=, or SupplementaryGroups= on the client's unit) can use
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. A mode that gives other users any access is refused.
+    /// A missing directory for the file is created 0750 when the group may read the file, else 0700.
+    #[arg(long, value_name = "MODE", default_value = crate::settings::daemon::DEFAULT_TOKEN_FILE_MODE)]
+    pub container_token_file_mode: String,
 }
 
 #[derive(Debug, Args, Clone)]
