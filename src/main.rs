@@ -227,26 +227,31 @@ fn shown_bytes(bytes: &[u8]) -> String {
     shown
 }
 
-/// With `--profile NAME`, parses again with the profile's settings as flags placed before the
+/// With `--profile NAME` (`update --config-profile NAME`), parses again with the profile's settings as flags placed before the
 /// user's: a flag given twice takes its last value, so the user's win.
 fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
-    let profile = match &cli.command {
-        Command::CredentialProcess(args) => args.profile.clone(),
-        Command::Export(args) => args.profile.clone(),
-        Command::Doctor(args) => args.profile.clone(),
-        Command::Exec(args) => args.profile.clone(),
-        _ => None,
+    // `update --profile` names the credentials file's section it writes: there the config
+    // profile is `--config-profile`.
+    let (profile, flag) = match &cli.command {
+        Command::CredentialProcess(args) => (args.profile.clone(), "--profile"),
+        Command::Export(args) => (args.profile.clone(), "--profile"),
+        Command::Doctor(args) => (args.profile.clone(), "--profile"),
+        Command::Exec(args) => (args.profile.clone(), "--profile"),
+        Command::Serve(args) => (args.profile.clone(), "--profile"),
+        Command::Update(args) => (args.config_profile.clone(), "--config-profile"),
+        _ => (None, "--profile"),
     };
     let Some(profile) = profile else {
         return Ok(cli);
     };
-    let flags = match rolesanywhere_helper::settings::profile::flags_for_profile(&profile) {
-        Ok(flags) => flags,
-        Err(error) => {
-            eprintln!("rolesanywhere-helper: {error}");
-            return Err(ExitCode::from(error.exit_code() as u8));
-        }
-    };
+    let flags =
+        match rolesanywhere_helper::settings::profile::flags_for_profile_named_by(&profile, flag) {
+            Ok(flags) => flags,
+            Err(error) => {
+                eprintln!("rolesanywhere-helper: {error}");
+                return Err(ExitCode::from(error.exit_code() as u8));
+            }
+        };
     // `env:NAME` values in the profile are taken like those on the command line.
     rolesanywhere_helper::support::input_file::take_environment_inputs(flags.iter().cloned());
     let mut argv: Vec<OsString> = std::env::args_os().collect();
