@@ -111,11 +111,14 @@ fn parse_arguments(argv: &[OsString]) -> Result<Cli, ExitCode> {
         Ok(cli) => Ok(cli),
         Err(error) => {
             use clap::error::{ContextKind, ContextValue, ErrorKind};
+            if error.kind() == ErrorKind::DisplayVersion {
+                // The same text as the `version` subcommand (clap's would add the name).
+                let _ = std::io::stdout().write_all(&commands::version::run());
+                return Err(ExitCode::SUCCESS);
+            }
             if matches!(
                 error.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             ) {
                 let _ = error.print();
                 return Err(ExitCode::SUCCESS);
@@ -140,13 +143,40 @@ fn parse_arguments(argv: &[OsString]) -> Result<Cli, ExitCode> {
             let choices = choices
                 .map(|c| format!(" (one of {}", c.replace(']', ")")))
                 .unwrap_or_default();
+            let suggestion = suggestion(&error)
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
             eprintln!(
-                "rolesanywhere-helper: {}{choices}; see --help",
+                "rolesanywhere-helper: {}{choices}{suggestion}; see --help",
                 first.trim_start_matches("error: ")
             );
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// clap's "a similar subcommand / argument / value exists" tip, as `'name'` (several joined by
+/// "or"), so the one-line error keeps it.
+fn suggestion(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .find_map(|kind| match error.get(kind)? {
+        ContextValue::String(name) => Some(vec![name.clone()]),
+        ContextValue::Strings(names) if !names.is_empty() => Some(names.clone()),
+        _ => None,
+    })
+    .map(|names| {
+        names
+            .iter()
+            .map(|name| format!("'{}'", one_line(name)))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    })
 }
 
 /// The message for a command-line argument of ours that is not UTF-8 (clap only says that one
@@ -197,26 +227,31 @@ fn shown_bytes(bytes: &[u8]) -> String {
     shown
 }
 
-/// With `--profile NAME`, parses again with the profile's settings as flags placed before the
+/// With `--profile NAME` (`update --config-profile NAME`), parses again with the profile's settings as flags placed before the
 /// user's: a flag given twice takes its last value, so the user's win.
 fn with_profile_settings(cli: Cli) -> Result<Cli, ExitCode> {
-    let profile = match &cli.command {
-        Command::CredentialProcess(args) => args.profile.clone(),
-        Command::Export(args) => args.profile.clone(),
-        Command::Doctor(args) => args.profile.clone(),
-        Command::Exec(args) => args.profile.clone(),
-        _ => None,
+    // `update --profile` names the credentials file's section it writes: there the config
+    // profile is `--config-profile`.
+    let (profile, flag) = match &cli.command {
+        Command::CredentialProcess(args) => (args.profile.clone(), "--profile"),
+        Command::Export(args) => (args.profile.clone(), "--profile"),
+        Command::Doctor(args) => (args.profile.clone(), "--profile"),
+        Command::Exec(args) => (args.profile.clone(), "--profile"),
+        Command::Serve(args) => (args.profile.clone(), "--profile"),
+        Command::Update(args) => (args.config_profile.clone(), "--config-profile"),
+        _ => (None, "--profile"),
     };
     let Some(profile) = profile else {
         return Ok(cli);
     };
-    let flags = match rolesanywhere_helper::settings::profile::flags_for_profile(&profile) {
-        Ok(flags) => flags,
-        Err(error) => {
-            eprintln!("rolesanywhere-helper: {error}");
-            return Err(ExitCode::from(error.exit_code() as u8));
-        }
-    };
+    let flags =
+        match rolesanywhere_helper::settings::profile::flags_for_profile_named_by(&profile, flag) {
+            Ok(flags) => flags,
+            Err(error) => {
+                eprintln!("rolesanywhere-helper: {error}");
+                return Err(ExitCode::from(error.exit_code() as u8));
+            }
+        };
     // `env:NAME` values in the profile are taken like those on the command line.
     rolesanywhere_helper::support::input_file::take_environment_inputs(flags.iter().cloned());
     let mut argv: Vec<OsString> = std::env::args_os().collect();

@@ -102,3 +102,75 @@ fn flags_win_over_the_profile_and_mistakes_are_named() {
     );
     assert_clean_failure(&output, 2, "no profile 'nope'");
 }
+
+#[test]
+fn serve_reads_its_settings_from_a_config_profile() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let config = write_config(&pki, &leaf, &endpoint, ROLE_ARN, "");
+    let port = free_port();
+    let token = "a-container-token-for-the-test";
+    let mut serve = Helper::bare()
+        .args(["serve", "--profile", "ra", "--port", &port.to_string()])
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+        .env("ROLESANYWHERE_HELPER_CONTAINER_TOKEN", token)
+        .spawn();
+    serve.wait_ready();
+    let answer = http(
+        ("127.0.0.1", port),
+        "GET",
+        "/v1/credentials",
+        &[("Authorization", token)],
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.json()["AccessKeyId"],
+        endpoint.records().pop().unwrap()["access_key_id"]
+    );
+    serve.terminate();
+
+    let output = Helper::bare()
+        .args(["serve", "--profile", "nope"])
+        .env("AWS_CONFIG_FILE", &config)
+        .output();
+    assert_clean_failure(&output, 2, "--profile: no profile 'nope'");
+}
+
+#[test]
+fn update_reads_its_settings_from_config_profile_and_writes_its_profile_section() {
+    let pki = Pki::new();
+    let endpoint = LocalEndpoint::start(&pki, &pki.root_pem, &[]);
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let config = write_config(&pki, &leaf, &endpoint, ROLE_ARN, "");
+    let credentials = pki.path("credentials");
+    let update = |args: &[&str]| {
+        Helper::bare()
+            .arg("update")
+            .args(args)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CA_BUNDLE", &endpoint.tls_ca)
+            .output()
+    };
+    let output = update(&["--config-profile", "ra", "--profile", "edge", "--once"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written = std::fs::read_to_string(&credentials).unwrap();
+    let issued = endpoint.records().pop().unwrap()["access_key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        written.starts_with("[edge]\n")
+            && written.contains(&format!("aws_access_key_id = {issued}")),
+        "{written}"
+    );
+
+    // update's --profile is the credentials file's section, never a config profile: alone it
+    // brings no settings.
+    let output = update(&["--profile", "ra", "--once"]);
+    assert_clean_failure(&output, 2, "--trust-anchor-arn: is required");
+    let output = update(&["--config-profile", "nope", "--once"]);
+    assert_clean_failure(&output, 2, "--config-profile: no profile 'nope'");
+}

@@ -813,3 +813,141 @@ fn an_endless_answer_body_fails_fast() {
     }
     table.assert_all_passed();
 }
+
+#[test]
+fn region_typos_and_a_region_other_than_the_arns_are_refused_before_any_request() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let endpoint = InProcessEndpoint::start(&pki);
+    let typo_anchor = |region: &str| TRUST_ANCHOR_ARN.replace("us-east-1", region);
+    let typo_profile = |region: &str| PROFILE_ARN.replace("us-east-1", region);
+    // (what is wrong, the ARNs' region, --region, what the one line must say)
+    let cases: &[(&str, &str, Option<&str>, &[&str])] = &[
+        (
+            "--region without its dash",
+            "us-east-1",
+            Some("us-east1"),
+            &["--region", "'us-east1' is not a region name"],
+        ),
+        (
+            "--region misspelt",
+            "us-east-1",
+            Some("us-wset-2"),
+            &["--region", "'us-wset-2'"],
+        ),
+        (
+            "--region of another region",
+            "us-east-1",
+            Some("us-west-2"),
+            &["--region: us-west-2 differs", "us-east-1"],
+        ),
+        (
+            "--region of another partition",
+            "us-east-1",
+            Some("cn-north-1"),
+            &["--region", "partition"],
+        ),
+        (
+            "ARNs' region misspelt",
+            "us-east1",
+            None,
+            &[
+                "--trust-anchor-arn",
+                "'us-east1' is not a region name of partition 'aws'",
+            ],
+        ),
+        (
+            "ARNs' region misspelt, --region right",
+            "us-eats-1",
+            Some("us-east-1"),
+            &["--trust-anchor-arn", "us-eats-1"],
+        ),
+    ];
+    let mut table = Table::new("region checks");
+    for (case, arn_region, region, needles) in cases {
+        table.row(case, || {
+            for command in ["credential-process", "export", "doctor"] {
+                let mut helper = Helper::command(command)
+                    .leaf(&leaf)
+                    .args(["--endpoint", endpoint.url()])
+                    .env("AWS_CA_BUNDLE", endpoint.tls_ca())
+                    .args([
+                        "--trust-anchor-arn",
+                        &typo_anchor(arn_region),
+                        "--profile-arn",
+                        &typo_profile(arn_region),
+                        "--role-arn",
+                        ROLE_ARN,
+                    ]);
+                if let Some(region) = region {
+                    helper = helper.args(["--region", region]);
+                }
+                let output = helper.output();
+                if command == "doctor" {
+                    // The report on stdout: the arguments check fails, and doctor exits 2.
+                    assert_eq!(output.status.code(), Some(2), "doctor: {}", stderr(&output));
+                    let report = String::from_utf8_lossy(&output.stdout);
+                    assert!(
+                        report.lines().any(|l| l.starts_with("✘ arguments: ")),
+                        "the arguments check fails: {report}"
+                    );
+                    for needle in *needles {
+                        assert!(report.contains(needle), "doctor: {needle:?} in {report}");
+                    }
+                } else {
+                    for needle in *needles {
+                        assert_clean_failure(&output, 2, needle);
+                    }
+                }
+            }
+            assert!(
+                endpoint.records().is_empty(),
+                "no request reached the endpoint: {:?}",
+                endpoint.records()
+            );
+        });
+    }
+    table.assert_all_passed();
+    // The same setup with the ARNs' own region reaches the endpoint.
+    parse_credential_process(
+        &Helper::command("credential-process")
+            .leaf(&leaf)
+            .endpoint(&endpoint)
+            .args(["--region", "us-east-1"])
+            .output(),
+    );
+    assert_eq!(endpoint.issued().len(), 1);
+}
+
+#[test]
+fn a_well_formed_region_this_release_does_not_know_is_warned_of_not_refused() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let endpoint = InProcessEndpoint::start(&pki);
+    // The endpoint knows only the us-east-1 ARNs: it refuses these, after the helper has sent
+    // them, which is what shows the region was not refused locally.
+    let anchor = TRUST_ANCHOR_ARN.replace("us-east-1", "us-central-1");
+    let profile = PROFILE_ARN.replace("us-east-1", "us-central-1");
+    let output = Helper::command("credential-process")
+        .leaf(&leaf)
+        .args(["--endpoint", endpoint.url()])
+        .env("AWS_CA_BUNDLE", endpoint.tls_ca())
+        .args([
+            "--trust-anchor-arn",
+            &anchor,
+            "--profile-arn",
+            &profile,
+            "--role-arn",
+            ROLE_ARN,
+        ])
+        .output();
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains("region us-central-1 is not one this release knows"),
+        "{stderr}"
+    );
+    assert!(
+        !endpoint.records().is_empty(),
+        "the request was sent: {stderr}"
+    );
+}

@@ -7,6 +7,7 @@ mod support;
 mod aws_sdk_rust;
 mod cache;
 mod certificate_commands;
+mod command_line;
 mod config_profile;
 mod credential_process;
 mod doctor;

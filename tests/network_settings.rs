@@ -138,3 +138,94 @@ fn tls_is_verified_unless_told_not_to() {
     args.push("--no-verify-ssl".to_string());
     parse_credential_process(&helper(&strs(&args), &[]));
 }
+
+/// A TCP relay on `ip` to `target` that counts the connections it accepts: each is one TLS
+/// handshake the helper tried.
+fn counting_relay(
+    ip: &str,
+    target: std::net::SocketAddr,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            counted.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = std::net::TcpStream::connect(target) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn an_untrusted_server_certificate_fails_after_one_attempt_naming_aws_ca_bundle_and_doctor() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("leaf", KeyKind::EcP256);
+    let endpoint = InProcessEndpoint::start(&pki);
+    let target: std::net::SocketAddr = endpoint
+        .url()
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    // (case, the relay's address, AWS_CA_BUNDLE, rustls's reason)
+    let cases = [
+        (
+            "a private CA not in AWS_CA_BUNDLE",
+            "127.0.0.1",
+            None,
+            "UnknownIssuer",
+        ),
+        (
+            "a certificate for another name",
+            "127.0.0.2",
+            Some(endpoint.tls_ca()),
+            "not valid for name",
+        ),
+    ];
+    let mut table = Table::new("untrusted certificates");
+    for (case, ip, bundle, reason) in cases {
+        table.row(case, || {
+            let (port, connections) = counting_relay(ip, target);
+            let mut helper = Helper::command("credential-process")
+                .leaf(&leaf)
+                .arns()
+                .args(["--endpoint", &format!("https://{ip}:{port}")])
+                .env_remove("AWS_CA_BUNDLE");
+            if let Some(bundle) = bundle {
+                helper = helper.env("AWS_CA_BUNDLE", bundle);
+            }
+            let started = std::time::Instant::now();
+            let output = helper.output();
+            let elapsed = started.elapsed();
+            assert_clean_failure(&output, 5, reason);
+            let stderr = stderr(&output);
+            for needle in ["not trusted", "AWS_CA_BUNDLE", "doctor", "not retried"] {
+                assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+            }
+            assert_eq!(
+                connections.load(std::sync::atomic::Ordering::SeqCst),
+                1,
+                "one TLS handshake, no retry"
+            );
+            // The retries would have waited for their backoff (up to 0.4 s, then 0.8 s).
+            assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+        });
+    }
+    table.assert_all_passed();
+    assert!(endpoint.records().is_empty(), "no request got through");
+}

@@ -984,3 +984,60 @@ fn a_short_container_token_is_a_usage_error() {
     serve.wait_listening(port.parse().unwrap());
     assert_eq!(serve.terminate().code(), Some(0));
 }
+
+#[test]
+fn container_token_file_mode_lets_the_group_read_the_token_and_never_others() {
+    let pki = Pki::new();
+    let endpoint = InProcessEndpoint::start(&pki);
+    let leaf = pki.leaf("serve-mode", KeyKind::EcP256);
+    let (mut serve, port, token_file) = start_serve(
+        &pki,
+        &endpoint,
+        &leaf,
+        &["--container-token-file-mode", "0640"],
+        &[],
+    );
+    serve.wait_ready();
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o640, "group-readable, nothing for others");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let answer = http(
+        (LOCAL, port),
+        "GET",
+        "/v1/credentials",
+        &[("Authorization", token.as_str())],
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    serve.terminate();
+
+    let mut table = Table::new("refused modes");
+    for mode in [
+        "0644",
+        "0606",
+        "0777",
+        "640x",
+        "rw-r-----",
+        "0x1a0",
+        "04640",
+    ] {
+        table.row(mode, || {
+            let token_file = pki.path(&format!("refused-token-{}", next_unique()));
+            let output = Helper::command("serve")
+                .endpoint(&endpoint)
+                .leaf(&leaf)
+                .args(["--port", &free_port().to_string()])
+                .arg("--container-token-file")
+                .arg(&token_file)
+                .args(["--container-token-file-mode", mode])
+                .output();
+            assert_clean_failure(&output, 2, "--container-token-file-mode");
+            assert!(!token_file.exists(), "no token file written");
+        });
+    }
+    table.assert_all_passed();
+    assert_eq!(
+        endpoint.records().len(),
+        1,
+        "only the first serve asked for credentials"
+    );
+}

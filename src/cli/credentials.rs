@@ -123,6 +123,34 @@ pub struct KeyArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct CredentialArgs {
+    // The three required ARNs first: they lead the help of every command that signs.
+    /// ARN of the trust anchor
+    ///
+    /// ARN of the trust anchor. Its region is the default region, and the profile ARN must be in the
+    /// same region.
+    #[arg(
+        long,
+        value_name = "ARN",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub trust_anchor_arn: String,
+    /// ARN of the profile
+    #[arg(
+        long,
+        value_name = "ARN",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub profile_arn: String,
+    /// ARN of the role to assume
+    #[arg(
+        long,
+        value_name = "ARN",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub role_arn: String,
     #[command(flatten)]
     pub key: KeyArgs,
     /// Path to the intermediate certificates (PEM bundle), sent in file order
@@ -133,18 +161,6 @@ pub struct CredentialArgs {
     /// never sent in the chain, even when the bundle repeats it. Also takes `env:NAME` or `-`.
     #[arg(long, value_name = "PATH")]
     pub intermediates: Option<PathBuf>,
-    /// ARN of the trust anchor
-    ///
-    /// ARN of the trust anchor. Its region is the default region, and the profile ARN must be in the
-    /// same region.
-    #[arg(long, value_name = "ARN", default_value = "")]
-    pub trust_anchor_arn: String,
-    /// ARN of the profile
-    #[arg(long, value_name = "ARN", default_value = "")]
-    pub profile_arn: String,
-    /// ARN of the role to assume
-    #[arg(long, value_name = "ARN", default_value = "")]
-    pub role_arn: String,
     /// Session duration in seconds (900 to 43200)
     ///
     /// Session duration in seconds, 900 to 43200 (default 3600). Under 20 minutes a warning is

@@ -47,20 +47,41 @@ pub struct ServeArgs {
     pub container_token: Option<Zeroizing<String>>,
     /// Write the container endpoint's token here (mode 0600, no trailing newline)
     ///
-    /// Writes the container endpoint's token here (mode 0600, no trailing newline), for clients'
-    /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+    /// Writes the container endpoint's token here (mode --container-token-file-mode, default 0600; no
+    /// trailing newline), for clients' AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
     #[arg(long, value_name = "PATH")]
     pub container_token_file: Option<PathBuf>,
+    /// Mode of --container-token-file, in octal (default 0600); 0640 lets the unit's group read it
+    ///
+    /// The mode of --container-token-file, in octal: 0600 (the default) lets only the service's user
+    /// read the token; 0640 lets its group read it too, so that a client running as another user in
+    /// that group (systemd's Group=, or SupplementaryGroups= on the client's unit) can use
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. A mode that gives other users any access is refused.
+    /// A missing directory for the file is created 0750 when the group may read the file, else 0700.
+    #[arg(long, value_name = "MODE", default_value = crate::settings::daemon::DEFAULT_TOKEN_FILE_MODE)]
+    pub container_token_file_mode: String,
+    /// Read the settings from this profile of ~/.aws/config (AWS_CONFIG_FILE), as
+    /// credential-process --profile does; flags given here win
+    ///
+    /// Read the settings from this profile of ~/.aws/config (AWS_CONFIG_FILE honoured), with the
+    /// same rolesanywhere_* keys as credential-process --profile; flags given on the command line
+    /// win. (On update, which writes a profile of the credentials file with --profile, this is
+    /// --config-profile.)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct UpdateArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
-    /// Profile (section) of the shared credentials file to write
+    /// Profile (section) of the shared credentials file to write (not of ~/.aws/config: see
+    /// --config-profile)
     ///
     /// The section of AWS_SHARED_CREDENTIALS_FILE (else ~/.aws/credentials) to write
-    /// aws_access_key_id, aws_secret_access_key and aws_session_token into. Every other section, key,
+    /// aws_access_key_id, aws_secret_access_key and aws_session_token into, as AWS's helper's
+    /// update --profile does. It is not where update's own settings come from: that is
+    /// --config-profile (the --profile of credential-process and serve). Every other section, key,
     /// comment and blank line is kept byte for byte; each write is locked (flock on <file>.lock) and
     /// atomic (a new 0600 file, fsynced, renamed over the old one). A missing ~/.aws is created 0700.
     #[arg(long, value_name = "NAME", default_value = "default")]
@@ -72,4 +93,14 @@ pub struct UpdateArgs {
     /// 20 minutes before expiry) and retries failures instead of exiting.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub once: Option<bool>,
+    /// Read the settings from this profile of ~/.aws/config (AWS_CONFIG_FILE), as
+    /// credential-process --profile does; flags given here win
+    ///
+    /// Read update's settings (certificate, key, ARNs, endpoint, …) from this profile of
+    /// ~/.aws/config (AWS_CONFIG_FILE honoured), with the same rolesanywhere_* keys as
+    /// credential-process --profile; flags given on the command line win. Named --config-profile
+    /// because update's --profile (Go-compatible) is the section of the credentials file it writes;
+    /// the two may name the same profile.
+    #[arg(long, value_name = "NAME")]
+    pub config_profile: Option<String>,
 }

@@ -30,7 +30,8 @@ fn secret(value: &str) -> Result<Zeroizing<String>, std::convert::Infallible> {
 #[command(
     name = "rolesanywhere-helper",
     about = "Short-lived AWS credentials from an X.509 certificate through IAM Roles Anywhere",
-    disable_version_flag = true,
+    // `--version` prints what the `version` subcommand prints (main.rs prints it).
+    version,
     // As Go's pflag: a flag given twice takes the last value.
     args_override_self = true
 )]

@@ -208,6 +208,9 @@ pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
         bind: args.bind.clone(),
         container_token: secret(&args.container_token),
         container_token_file: args.container_token_file.clone(),
+        container_token_file_mode: crate::settings::daemon::token_file_mode(
+            &args.container_token_file_mode,
+        )?,
     })
 }
 

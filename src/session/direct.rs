@@ -30,6 +30,8 @@ pub(super) enum Failure {
     Retry(String),
     /// The body is larger than [`super::MAX_ANSWER_BODY`] (its announced length, if any).
     TooLarge(Option<u64>),
+    /// The server's TLS certificate is not trusted: another attempt would fail the same way.
+    Untrusted(String),
 }
 
 /// An open HTTP/1.1 connection, ready for one request.
@@ -54,20 +56,34 @@ pub(super) fn applies(endpoint: &Endpoint) -> bool {
     }
 }
 
-/// Opens the connection, or says why it could not, in the HTTP client's words.
+/// Opens the connection, or says why it could not, in the HTTP client's words: a
+/// [`Failure::Retry`], or [`Failure::Untrusted`] when the server's certificate is not trusted.
 pub(super) async fn connect(
     endpoint: &Endpoint,
     tls: Arc<rustls::ClientConfig>,
     deadline: Instant,
-) -> Result<Connection, String> {
+) -> Result<Connection, Failure> {
+    match open(endpoint, tls, deadline).await {
+        Ok(connection) => Ok(connection),
+        Err((problem, true)) => Err(Failure::Untrusted(problem)),
+        Err((problem, false)) => Err(Failure::Retry(problem)),
+    }
+}
+
+/// [`connect`]'s work: the problem, and whether it is an untrusted server certificate.
+async fn open(
+    endpoint: &Endpoint,
+    tls: Arc<rustls::ClientConfig>,
+    deadline: Instant,
+) -> Result<Connection, (String, bool)> {
     let url = &endpoint.url;
-    let failed = |kind: &str, cause: &dyn std::error::Error| describe(kind, url, cause);
+    let failed = |kind: &str, cause: &dyn std::error::Error| (describe(kind, url, cause), false);
     let server_name = match url.host() {
         Some(url::Host::Domain(name)) => rustls::pki_types::ServerName::try_from(name.to_string())
             .map_err(|e| failed("could not connect", &e))?,
         Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip).into(),
         Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip).into(),
-        None => return Err(format!("could not connect to {url}: no host")),
+        None => return Err((format!("could not connect to {url}: no host"), false)),
     };
     let uri: hyper::Uri = url
         .as_str()
@@ -85,7 +101,10 @@ pub(super) async fn connect(
         let stream = tokio_rustls::TlsConnector::from(tls)
             .connect(server_name, stream)
             .await
-            .map_err(|e| failed("could not connect", &e))?;
+            .map_err(|e| {
+                let untrusted = super::untrusted_certificate(&e);
+                (describe("could not connect", url, &e), untrusted)
+            })?;
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| failed("could not connect", &e))?;
@@ -94,7 +113,7 @@ pub(super) async fn connect(
     };
     tokio::time::timeout_at(deadline, opening)
         .await
-        .unwrap_or_else(|_| Err(format!("timed out to {url}")))
+        .unwrap_or_else(|_| Err((format!("timed out to {url}"), false)))
 }
 
 impl Connection {

@@ -234,22 +234,19 @@ impl SessionClient {
         let sent = Instant::now();
         let answer = match connection {
             Ok(connection) => {
-                match connection
+                connection
                     .exchange(&self.endpoint, &request, USER_AGENT, deadline)
                     .await
-                {
-                    Ok(answer) => Ok(answer),
-                    Err(direct::Failure::Retry(problem)) => Err(problem),
-                    Err(direct::Failure::TooLarge(declared)) => {
-                        return Err(body_too_large(&self.endpoint.url, declared));
-                    }
-                }
             }
-            Err(problem) => Err(problem),
+            Err(failure) => Err(failure),
         };
         match answer {
             Ok(answer) => self.interpret(answer, 1, sent),
-            Err(problem) => {
+            Err(direct::Failure::TooLarge(declared)) => {
+                Err(body_too_large(&self.endpoint.url, declared))
+            }
+            Err(direct::Failure::Untrusted(problem)) => Err(untrusted(problem)),
+            Err(direct::Failure::Retry(problem)) => {
                 tracing::debug!(
                     attempt = 1,
                     elapsed_ms = sent.elapsed().as_millis() as u64,
@@ -284,6 +281,9 @@ impl SessionClient {
             Ok(response) => response,
             Err(e) => {
                 let problem = describe_transport_error(&e, &self.endpoint.url);
+                if untrusted_certificate(&e) {
+                    return Err(untrusted(problem));
+                }
                 tracing::debug!(
                     attempt,
                     elapsed_ms = sent.elapsed().as_millis() as u64,
@@ -365,6 +365,35 @@ fn describe_transport_error(error: &reqwest::Error, endpoint: &reqwest::Url) -> 
         "request failed"
     };
     describe_failure(kind, endpoint, error.source().map(innermost_message))
+}
+
+/// Whether `error`'s chain holds rustls's verdict that the server's certificate is not trusted
+/// (unknown issuer, bad signature, not valid for the name, expired, …). Such a failure is the
+/// same on every attempt, so it is never retried. An `io::Error` hides the error it wraps from
+/// `source()`, so that one is looked into as well.
+fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(rustls::Error::InvalidCertificate(_)) = error.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            && untrusted_certificate(inner)
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
+/// The error of an untrusted server certificate, with what to do about it.
+fn untrusted(problem: String) -> Error {
+    Error::Unavailable(format!(
+        "{problem}; the endpoint's TLS certificate is not trusted (not retried): check --endpoint, and if a private CA issued the certificate, give that CA's PEM file in AWS_CA_BUNDLE; `rolesanywhere-helper doctor` checks the setup"
+    ))
 }
 
 /// How a failed attempt is told, whichever client met it: `{kind} to {endpoint}: {cause}`.

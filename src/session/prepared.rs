@@ -65,7 +65,7 @@ impl Prepared {
         endpoint: Endpoint,
         now: OffsetDateTime,
     ) -> Prepared {
-        warn_once(&identity.leaf, inputs.duration_seconds, now);
+        warn_once(&identity.leaf, &inputs, now);
         Prepared {
             inputs,
             identity,
@@ -76,9 +76,18 @@ impl Prepared {
 
 /// Warnings a user should see, once per process: a certificate about to expire, and a session
 /// so short that the SDKs would run the helper again almost at once.
-fn warn_once(leaf: &Certificate, duration_seconds: u32, now: OffsetDateTime) {
+fn warn_once(leaf: &Certificate, inputs: &SessionInputs, now: OffsetDateTime) {
     static WARNED: std::sync::Once = std::sync::Once::new();
+    let duration_seconds = inputs.duration_seconds;
     WARNED.call_once(|| {
+        // Well formed (validation refuses typos) but newer than this release, or a typo that
+        // happens to be well formed: said, not refused.
+        if !crate::settings::session::is_known_region(&inputs.region) {
+            tracing::warn!(
+                "region {} is not one this release knows; if it is not a new AWS region, check its spelling",
+                inputs.region
+            );
+        }
         let left = leaf.not_after - now;
         if left < time::Duration::days(30) {
             tracing::warn!(

@@ -27,13 +27,23 @@ const KEYS: &[(&str, &str)] = &[
 
 /// `AWS_CONFIG_FILE`, else `~/.aws/config`.
 pub fn config_path() -> Result<PathBuf> {
+    config_path_for("--profile")
+}
+
+fn config_path_for(flag: &str) -> Result<PathBuf> {
     crate::support::aws_files::aws_file("AWS_CONFIG_FILE", "config")
-        .ok_or_else(|| Error::invalid_argument("--profile", "HOME is not set; set AWS_CONFIG_FILE"))
+        .ok_or_else(|| Error::invalid_argument(flag, "HOME is not set; set AWS_CONFIG_FILE"))
 }
 
 /// The flags (`--name=value`) the profile `name` of the config file sets.
 pub fn flags_for_profile(name: &str) -> Result<Vec<String>> {
-    let path = config_path()?;
+    flags_for_profile_named_by(name, "--profile")
+}
+
+/// [`flags_for_profile`], for a profile named by `flag` (`update --config-profile`, where
+/// `--profile` is the section of the credentials file to write).
+pub fn flags_for_profile_named_by(name: &str, flag: &str) -> Result<Vec<String>> {
+    let path = config_path_for(flag)?;
     let text = String::from_utf8(crate::support::input_file::read(&path, "AWS_CONFIG_FILE")?)
         .map_err(|_| {
             Error::bad_input(
@@ -41,12 +51,9 @@ pub fn flags_for_profile(name: &str) -> Result<Vec<String>> {
                 "is not UTF-8 text",
             )
         })?;
-    let input = format!("--profile {name} ({})", path.display());
+    let input = format!("{flag} {name} ({})", path.display());
     let settings = profile_settings(&text, name).ok_or_else(|| {
-        Error::invalid_argument(
-            "--profile",
-            format!("no profile '{name}' in {}", path.display()),
-        )
+        Error::invalid_argument(flag, format!("no profile '{name}' in {}", path.display()))
     })?;
     let mut flags = Vec::new();
     for (key, value) in settings {

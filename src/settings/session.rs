@@ -105,7 +105,12 @@ fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
         )));
     }
     if kind.regional && !is_region_name(&arn.region) {
-        return Err(bad(format!("region '{}' is not a region name", arn.region)));
+        return Err(bad(format!(
+            "region '{}' is not a region name of partition '{}' (like {})",
+            arn.region,
+            arn.partition,
+            region_example(&arn.partition)
+        )));
     }
     if !kind.regional && !arn.region.is_empty() {
         return Err(bad(format!(
@@ -133,16 +138,122 @@ fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
     Ok(arn)
 }
 
-/// Region names look like `us-east-1`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`.
+/// The regions of each partition known to this release (a region AWS opens later is accepted
+/// with a warning, if it has the shape of its partition's names).
+pub const KNOWN_REGIONS: &[(&str, &[&str])] = &[
+    (
+        "aws",
+        &[
+            "af-south-1",
+            "ap-east-1",
+            "ap-east-2",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-south-1",
+            "ap-south-2",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-southeast-3",
+            "ap-southeast-4",
+            "ap-southeast-5",
+            "ap-southeast-6",
+            "ap-southeast-7",
+            "ca-central-1",
+            "ca-west-1",
+            "eu-central-1",
+            "eu-central-2",
+            "eu-north-1",
+            "eu-south-1",
+            "eu-south-2",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "il-central-1",
+            "me-central-1",
+            "me-south-1",
+            "mx-central-1",
+            "sa-east-1",
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+        ],
+    ),
+    ("aws-cn", &["cn-north-1", "cn-northwest-1"]),
+    ("aws-us-gov", &["us-gov-east-1", "us-gov-west-1"]),
+    ("aws-iso", &["us-iso-east-1", "us-iso-west-1"]),
+    ("aws-iso-b", &["us-isob-east-1", "us-isob-west-1"]),
+    ("aws-iso-e", &["eu-isoe-west-1"]),
+    ("aws-iso-f", &["us-isof-east-1", "us-isof-south-1"]),
+    ("aws-eusc", &["eusc-de-east-1"]),
+];
+
+/// The compass words every AWS region name uses between its area and its number.
+const DIRECTIONS: &[&str] = &[
+    "east",
+    "west",
+    "north",
+    "south",
+    "central",
+    "northeast",
+    "northwest",
+    "southeast",
+    "southwest",
+];
+
+/// Whether `region` is one of [`KNOWN_REGIONS`].
+pub fn is_known_region(region: &str) -> bool {
+    KNOWN_REGIONS
+        .iter()
+        .any(|(_, regions)| regions.contains(&region))
+}
+
+/// Whether `region` has the shape of a region name of its partition: `<area>-<direction>-<n>`
+/// (`us-east-1`, `ap-southeast-7`) after the partition's prefix (`cn-`, `us-gov-`, `us-isob-`,
+/// `eusc-<area>-`, …). A known region has it; so has a region AWS opens later; a typo such as
+/// `us-east1`, `useast-1` or `us-wset-2` has not.
 pub fn is_region_name(region: &str) -> bool {
-    !region.is_empty()
-        && region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !region.starts_with('-')
-        && !region.ends_with('-')
-        && region.contains('-')
+    if region.is_empty() || region.len() > 32 {
+        return false;
+    }
+    let (prefix, area) = match partition_of_region(region) {
+        "aws-cn" => ("cn-", false),
+        "aws-us-gov" => ("us-gov-", false),
+        "aws-iso-b" => ("us-isob-", false),
+        "aws-iso-f" => ("us-isof-", false),
+        "aws-iso" => ("us-iso-", false),
+        "aws-iso-e" => ("eu-isoe-", false),
+        "aws-eusc" => ("eusc-", true),
+        _ => ("", true),
+    };
+    let Some(rest) = region.strip_prefix(prefix) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('-').collect();
+    let (area_part, direction, number) = match (area, parts.as_slice()) {
+        (true, [a, d, n]) => (Some(*a), *d, *n),
+        (false, [d, n]) => (None, *d, *n),
+        _ => return false,
+    };
+    area_part.is_none_or(|a| a.len() == 2 && a.bytes().all(|b| b.is_ascii_lowercase()))
+        && DIRECTIONS.contains(&direction)
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && !number.starts_with('0')
+}
+
+/// The first known region of `partition`, to show what a region name looks like.
+fn region_example(partition: &str) -> &'static str {
+    KNOWN_REGIONS
+        .iter()
+        .find(|(p, _)| *p == partition)
+        .and_then(|(p, regions)| match *p {
+            "aws" => Some("us-east-1"),
+            _ => regions.first().copied(),
+        })
+        .unwrap_or("us-east-1")
 }
 
 /// The partition a region belongs to.
@@ -223,7 +334,10 @@ pub fn validate(
             if !is_region_name(r) {
                 return Err(Error::invalid_argument(
                     "--region",
-                    format!("'{r}' is not a region name like us-east-1"),
+                    format!(
+                        "'{r}' is not a region name; give one like {}",
+                        region_example(&trust_anchor.partition)
+                    ),
                 ));
             }
             r.to_string()
@@ -244,6 +358,17 @@ pub fn validate(
             format!(
                 "region {region} is in partition '{region_partition}' but the ARNs are in '{}'; give a region of that partition",
                 trust_anchor.partition
+            ),
+        ));
+    }
+    // Trust anchors and profiles are regional: CreateSession in another region finds neither, and
+    // fails with a 403 that says nothing of the region.
+    if region != trust_anchor.region {
+        return Err(Error::invalid_argument(
+            "--region",
+            format!(
+                "{region} differs from the region of the trust anchor and profile ARNs, {}; leave --region out or give {}",
+                trust_anchor.region, trust_anchor.region
             ),
         ));
     }
@@ -304,7 +429,17 @@ mod tests {
         let inputs = validate(TA, PR, RO, None, 3600, Some("host-1@site")).unwrap();
         assert_eq!(inputs.region, "us-east-1");
         assert_eq!(
-            validate(TA, PR, RO, Some("eu-west-1"), 900, None)
+            validate(TA, PR, RO, Some("us-east-1"), 900, None)
+                .unwrap()
+                .region,
+            "us-east-1"
+        );
+        let (ta, pr) = (
+            TA.replace("us-east-1", "eu-west-1"),
+            PR.replace("us-east-1", "eu-west-1"),
+        );
+        assert_eq!(
+            validate(&ta, &pr, RO, Some("eu-west-1"), 900, None)
                 .unwrap()
                 .region,
             "eu-west-1"
@@ -376,7 +511,59 @@ mod tests {
         );
         assert_eq!(err.exit_code(), 2);
         assert!(validate(TA, PR, RO, Some("cn-north-1"), 3600, None).is_err());
-        assert!(validate(TA, PR, RO, Some("us-west-2"), 3600, None).is_ok());
+        // Another region of the same partition is refused too: the ARNs are regional.
+        let err = validate(TA, PR, RO, Some("us-west-2"), 3600, None).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_region_other_than_the_arns_is_refused_naming_both() {
+        let err = validate(TA, PR, RO, Some("us-west-2"), 3600, None).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("--region: us-west-2 differs"),
+            "{message}"
+        );
+        assert!(message.contains("us-east-1"), "{message}");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn region_typos_are_refused_and_well_formed_future_regions_accepted() {
+        for typo in [
+            "us-east1",
+            "useast-1",
+            "us-wset-2",
+            "us-east-01",
+            "us-east-",
+            "us_east_1",
+            "US-EAST-1",
+            "us-east-1-",
+            "cn-nrth-1",
+            "us-gov-west1",
+            "eusc-east-1",
+            "use-east-1",
+        ] {
+            assert!(!is_region_name(typo), "{typo}");
+            let err = validate(TA, PR, RO, Some(typo), 3600, None).unwrap_err();
+            assert!(err.to_string().starts_with("--region: "), "{typo}: {err}");
+            let ta = TA.replace("us-east-1", typo);
+            let err = validate(&ta, PR, RO, None, 3600, None).unwrap_err();
+            assert!(
+                err.to_string().starts_with("--trust-anchor-arn: "),
+                "{typo}: {err}"
+            );
+        }
+        for (_, regions) in KNOWN_REGIONS {
+            for region in *regions {
+                assert!(is_region_name(region), "{region}");
+                assert!(is_known_region(region), "{region}");
+            }
+        }
+        for future in ["us-central-1", "xx-east-1", "cn-south-1", "ap-southeast-12"] {
+            assert!(is_region_name(future), "{future}");
+            assert!(!is_known_region(future), "{future}");
+        }
     }
 
     #[test]

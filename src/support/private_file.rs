@@ -82,6 +82,11 @@ impl Drop for FileLock {
 
 /// Creates the directory holding `path` if missing, 0700 (it will hold secrets).
 pub fn ensure_private_parent(path: &Path, input: &str) -> Result<PathBuf> {
+    ensure_parent(path, input, 0o700)
+}
+
+/// Creates the directory holding `path` if missing, with `mode`.
+fn ensure_parent(path: &Path, input: &str, mode: u32) -> Result<PathBuf> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -89,7 +94,7 @@ pub fn ensure_private_parent(path: &Path, input: &str) -> Result<PathBuf> {
     if !parent.exists() {
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(mode)
             .create(&parent)
             .map_err(|e| {
                 Error::bad_input(input, format!("cannot create {}: {e}", parent.display()))
@@ -200,7 +205,19 @@ pub fn remove_stale_temp_files(path: &Path) {
 /// A writer killed between create and rename leaves its temporary file (hidden, never named
 /// like `path`); [`remove_stale_temp_files`] clears those under the writers' lock.
 pub fn write_private_file(path: &Path, contents: &[u8], input: &str) -> Result<()> {
-    let parent = ensure_private_parent(path, input)?;
+    write_file_with_mode(path, contents, input, 0o600)
+}
+
+/// As [`write_private_file`], with the file's `mode` (at most 0770: a secret is never given to
+/// others). A missing parent directory is created 0700, or 0750 when the group may read the file.
+pub fn write_file_with_mode(path: &Path, contents: &[u8], input: &str, mode: u32) -> Result<()> {
+    if mode & !0o770 != 0 {
+        return Err(Error::Internal(format!(
+            "file mode {mode:04o} gives others access"
+        )));
+    }
+    let directory_mode = if mode & 0o040 != 0 { 0o750 } else { 0o700 };
+    let parent = ensure_parent(path, input, directory_mode)?;
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::bad_input(input, "is not a file path"))?;
@@ -217,8 +234,9 @@ pub fn write_private_file(path: &Path, contents: &[u8], input: &str) -> Result<(
             .create_new(true)
             .mode(0o600)
             .open(&temp)?;
-        // The umask may have cleared bits, never added them; set exactly 0600 anyway.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        // The umask may have cleared bits, never added them; set exactly the mode anyway (only
+        // once the file is ours, so it is never more open while it is being made).
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         file.write_all(contents)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)?;

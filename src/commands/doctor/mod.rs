@@ -47,8 +47,14 @@ pub fn run(args: &DoctorArgs) -> Report {
         Ok(inputs) => checks.push(Check::pass(
             "arguments",
             format!(
-                "ARNs well formed; region {}; session of {} s",
-                inputs.region, inputs.duration_seconds
+                "ARNs well formed; region {}{}; session of {} s",
+                inputs.region,
+                if crate::settings::session::is_known_region(&inputs.region) {
+                    ""
+                } else {
+                    " (not a region this release knows: check its spelling if it is not new)"
+                },
+                inputs.duration_seconds
             ),
         )),
         Err(e) => checks.push(Check::fail("arguments", e)),

@@ -292,10 +292,11 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     let (role_name, account_id) = role_name_and_account(&inputs.role_arn)?;
     let token = container_token(&settings)?;
     if let Some(path) = &settings.container_token_file {
-        crate::support::private_file::write_private_file(
+        crate::support::private_file::write_file_with_mode(
             path,
             token.as_bytes(),
             &format!("--container-token-file {}", path.display()),
+            settings.container_token_file_mode,
         )?;
     }
     let cache = Arc::new(CredentialCache::new(account_id));
