@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::routes;
+use super::documents;
 use crate::credentials::Credentials;
 use crate::daemon::refresher::Progress;
 use crate::error::Result;
@@ -21,7 +21,7 @@ pub(super) const CREDENTIALS_WAIT: Duration = Duration::from_secs(10);
 pub struct Snapshot {
     /// When the credentials expire.
     pub expiration: OffsetDateTime,
-    pub(super) documents: routes::Documents,
+    pub(super) documents: documents::Documents,
 }
 
 /// What the refresher writes and the handlers read.
@@ -91,7 +91,7 @@ impl CredentialCache {
     /// waiting for them.
     pub fn store(&self, credentials: Credentials) -> Result<()> {
         let last_updated = OffsetDateTime::now_utc();
-        let documents = routes::Documents::render(&credentials, last_updated, &self.account_id)?;
+        let documents = documents::Documents::render(&credentials, last_updated, &self.account_id)?;
         let snapshot = Arc::new(Snapshot {
             expiration: credentials.expiration,
             documents,

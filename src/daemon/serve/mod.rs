@@ -7,6 +7,7 @@
 
 mod cache;
 mod connections;
+mod documents;
 mod routes;
 mod throttle;
 mod tokens;

@@ -10,16 +10,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::HeaderMap;
 use hyper::Method;
-use serde::Serialize;
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::cache::{CredentialCache, Snapshot};
 use super::throttle::WrongTokens;
 use super::tokens::{MAX_TTL_SECONDS, Tokens};
-use crate::credentials::Credentials;
-use crate::error::{Error, Result};
-use crate::support::timestamp::iso8601;
+use crate::error::Result;
 
 /// The container-credentials path (`AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9911/v1/credentials`).
 pub const CONTAINER_PATH: &str = "/v1/credentials";
@@ -34,7 +30,7 @@ const EXTENDED_PREFIX: &str = "/latest/meta-data/iam/security-credentials-extend
 pub(super) struct Reply {
     pub status: u16,
     pub content_type: &'static str,
-    /// May hold credentials: then a shared, zeroized-on-drop buffer (see [`Documents`]).
+    /// May hold credentials: then a shared, zeroized-on-drop buffer (see [`super::documents::Documents`]).
     pub body: Bytes,
     pub ttl_header: Option<u64>,
     /// `Retry-After` (seconds), on a 429.
@@ -97,80 +93,6 @@ pub(super) struct Routes {
     role_name: String,
     /// The role name as the IMDS listing answers it.
     role_listing: Bytes,
-}
-
-/// The three credentials documents, rendered once when credentials arrive rather than on every
-/// request: each answer shares them (a reference count, no copy), and the buffers, which hold
-/// the secrets, are zeroized when the last answer holding them is gone.
-pub(super) struct Documents {
-    imds: Bytes,
-    imds_extended: Bytes,
-    container: Bytes,
-}
-
-impl Documents {
-    pub(super) fn render(
-        credentials: &Credentials,
-        last_updated: OffsetDateTime,
-        account_id: &str,
-    ) -> Result<Documents> {
-        let c = credentials;
-        let imds = |account_id| ImdsCredentials {
-            code: "Success",
-            last_updated: iso8601(last_updated),
-            kind: "AWS-HMAC",
-            access_key_id: &c.access_key_id,
-            secret_access_key: &c.secret_access_key,
-            token: &c.session_token,
-            expiration: iso8601(c.expiration),
-            account_id,
-        };
-        Ok(Documents {
-            imds: secret_json(&imds(None))?,
-            imds_extended: secret_json(&imds(Some(account_id)))?,
-            container: secret_json(&ContainerCredentials {
-                access_key_id: &c.access_key_id,
-                secret_access_key: &c.secret_access_key,
-                token: &c.session_token,
-                expiration: iso8601(c.expiration),
-                account_id,
-            })?,
-        })
-    }
-}
-
-/// A JSON document holding secrets, in a buffer zeroized when the last reference goes (and
-/// large enough from the start that growing it leaves no stray copy behind).
-fn secret_json(document: &impl Serialize) -> Result<Bytes> {
-    let mut body = Zeroizing::new(Vec::with_capacity(8 * 1024));
-    serde_json::to_writer(&mut *body, document)
-        .map_err(|e| Error::Internal(format!("encoding JSON: {e}")))?;
-    Ok(Bytes::from_owner(body))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ImdsCredentials<'a> {
-    code: &'static str,
-    last_updated: String,
-    #[serde(rename = "Type")]
-    kind: &'static str,
-    access_key_id: &'a str,
-    secret_access_key: &'a str,
-    token: &'a str,
-    expiration: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_id: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ContainerCredentials<'a> {
-    access_key_id: &'a str,
-    secret_access_key: &'a str,
-    token: &'a str,
-    expiration: String,
-    account_id: &'a str,
 }
 
 impl Routes {
@@ -383,7 +305,9 @@ fn unavailable_reply(code_key: &str, message_key: &str, why: &str) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::Credentials;
     use hyper::header::HeaderValue;
+    use time::OffsetDateTime;
 
     fn routes(with_credentials: bool) -> Routes {
         let cache = Arc::new(CredentialCache::new("123456789012".into()));
