@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
+use crate::support::redact::pin_values;
+
 /// Where a TPM key's password comes from.
 #[derive(Clone, Default)]
 pub enum TpmKeyPassword {
@@ -40,18 +42,17 @@ pub struct IdentitySpec {
 }
 
 impl IdentitySpec {
-    /// How errors name the certificate: `--certificate PATH`.
+    /// How errors name the certificate: `--certificate PATH`, a URI's PIN left out.
     pub fn certificate_input(&self) -> String {
-        format!(
-            "--certificate {}",
-            self.certificate.as_deref().unwrap_or("")
-        )
+        let certificate = self.certificate.as_deref().unwrap_or("");
+        format!("--certificate {}", pin_values(certificate))
     }
 
-    /// How errors name the key: `--private-key PATH`, or the certificate that holds it.
+    /// How errors name the key: `--private-key PATH` (a URI's PIN left out), or the certificate
+    /// that holds it.
     pub fn key_input(&self) -> String {
         match &self.private_key {
-            Some(key) => format!("--private-key {key}"),
+            Some(key) => format!("--private-key {}", pin_values(key)),
             None => self.certificate_input(),
         }
     }

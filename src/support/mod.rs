@@ -5,4 +5,5 @@ pub mod aws_files;
 pub mod input_file;
 pub mod private_file;
 pub mod random;
+pub mod redact;
 pub mod timestamp;

@@ -258,8 +258,8 @@ fn load_identity(settings: &CredentialSettings, checks: &mut Vec<Check>) -> Load
                     // The inputs as errors name them, a URI's PIN left out.
                     leaf.check_key_matches(
                         signer.public_key(),
-                        &report::redact_pins(&spec.certificate_input()),
-                        &report::redact_pins(&spec.key_input()),
+                        &spec.certificate_input(),
+                        &spec.key_input(),
                     )
                 });
                 checks.push(match key_check {
