@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::support::aws_files::{aws_file, section_name};
+use crate::support::aws_files::{aws_file, check_section_name, section_name};
 use crate::support::private_file::{
     FileLock, LOCK_TIMEOUT, check_directory, ensure_private_parent, remove_stale_temp_files,
     write_private_file,
@@ -32,27 +32,7 @@ pub fn default_path() -> Result<PathBuf> {
 
 /// Checks a profile name can be written as an INI section header.
 pub fn check_profile_name(profile: &str) -> Result<()> {
-    check_section_name(profile, "--profile")
-}
-
-/// Checks `name` (from `flag`) can be written as an INI section header: no brackets, no control
-/// character (a newline would start a line of its own), no surrounding spaces. The name is
-/// quoted in the error with its control characters escaped.
-pub fn check_section_name(name: &str, flag: &str) -> Result<()> {
-    let valid = !name.trim().is_empty()
-        && name.trim() == name
-        && !name.chars().any(|c| c == '[' || c == ']' || c.is_control());
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::invalid_argument(
-            flag,
-            format!(
-                "'{}' cannot be a section name (no brackets, control characters or surrounding spaces)",
-                name.escape_default()
-            ),
-        ))
-    }
+    check_section_name("--profile", profile)
 }
 
 /// Checks each credential value can be one INI `key = value` line that reads back as itself:
@@ -383,7 +363,7 @@ mod tests {
         }
         for bad in ["]\n[evil", "a\rb", "[x]"] {
             assert!(write_profile(&path, bad, &creds("A")).is_err(), "{bad:?}");
-            let error = check_section_name(bad, "--ini-profile")
+            let error = check_section_name("--ini-profile", bad)
                 .unwrap_err()
                 .to_string();
             assert!(error.starts_with("--ini-profile"), "{error}");

@@ -5,7 +5,8 @@ use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
 use crate::error::Result;
-use crate::output::credentials_file::{check_section_name, check_values};
+use crate::output::credentials_file::check_values;
+use crate::support::aws_files::check_section_name;
 use crate::support::timestamp::iso8601;
 
 /// The environment variables the SDKs read, with their values.
@@ -119,7 +120,7 @@ pub fn format(
             out.push('\n');
         }
         ExportFormat::Ini => {
-            check_section_name(profile, "--ini-profile")?;
+            check_section_name("--ini-profile", profile)?;
             check_values(credentials)?;
             out.push_str(&format!(
                 "[{profile}]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
