@@ -180,15 +180,7 @@ impl SessionClient {
         let mut last_problem = String::new();
         for attempt in 1..=self.retry.max_attempts {
             if attempt > 1 {
-                let wait = self
-                    .retry
-                    .backoff(attempt - 1, crate::support::random::fraction());
-                tracing::debug!(
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying CreateSession"
-                );
-                tokio::time::sleep(wait).await;
+                wait_before_retry(&self.retry, attempt, "CreateSession").await;
             }
             let outcome = if attempt == 1 && self.direct {
                 self.direct_attempt(sign, first.take()).await?
@@ -480,6 +472,17 @@ pub fn advice_for(error: &ServiceError) -> String {
         }
         _ => "see the service's message above".into(),
     }
+}
+
+/// Waits before attempt `attempt` (2 and later) of `what`: the policy's jittered backoff.
+pub(crate) async fn wait_before_retry(retry: &RetryPolicy, attempt: u32, what: &str) {
+    let wait = retry.backoff(attempt - 1, crate::support::random::fraction());
+    tracing::debug!(
+        attempt,
+        wait_ms = wait.as_millis() as u64,
+        "retrying {what}"
+    );
+    tokio::time::sleep(wait).await;
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::answer::Credentials;
 use crate::error::{Error, Result, ServiceError};
 use crate::settings::client::ClientOptions;
-use crate::settings::endpoint::{self, Endpoint};
+use crate::settings::endpoint::{self, Endpoint, EndpointVariables};
 use crate::settings::session::partition_of_region;
 
 /// The STS API version of every query action.
@@ -27,50 +27,13 @@ pub struct CallerIdentity {
     pub user_id: String,
 }
 
-/// The STS endpoint settings read from the environment, kept apart so resolution stays pure.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StsEnv {
-    /// `AWS_USE_FIPS_ENDPOINT`.
-    pub use_fips: bool,
-    /// `AWS_USE_DUALSTACK_ENDPOINT`.
-    pub use_dualstack: bool,
-    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, with the variable's name.
-    pub endpoint_url: Option<(&'static str, String)>,
-}
+/// The STS endpoint settings of the environment, kept apart so resolution stays pure.
+pub type StsEnv = EndpointVariables;
 
-impl StsEnv {
-    /// Reads the variables (the URLs ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`).
-    /// A URL that is not UTF-8 is an error, never silently replaced by the public endpoint.
-    pub fn from_process() -> Result<Self> {
-        let flag = |name: &str| {
-            std::env::var(name)
-                .map(|v| v.trim().eq_ignore_ascii_case("true"))
-                .unwrap_or(false)
-        };
-        let mut endpoint_url = None;
-        if !flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
-            for name in ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"] {
-                match std::env::var(name) {
-                    Ok(url) if !url.trim().is_empty() => {
-                        endpoint_url = Some((name, url));
-                        break;
-                    }
-                    Ok(_) | Err(std::env::VarError::NotPresent) => {}
-                    Err(std::env::VarError::NotUnicode(_)) => {
-                        return Err(Error::invalid_argument(
-                            name,
-                            "is not valid UTF-8; set it to the endpoint's URL, or unset it",
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(StsEnv {
-            use_fips: flag("AWS_USE_FIPS_ENDPOINT"),
-            use_dualstack: flag("AWS_USE_DUALSTACK_ENDPOINT"),
-            endpoint_url,
-        })
-    }
+/// Reads the STS endpoint settings: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, and the
+/// FIPS and dual-stack switches.
+pub fn sts_env_from_process() -> Result<StsEnv> {
+    EndpointVariables::read(&["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"])
 }
 
 /// The STS endpoint for `region`: `explicit` (`--sts-endpoint`), else the environment's URL, else
@@ -216,15 +179,7 @@ impl StsClient {
         let mut last_problem = String::new();
         for attempt in 1..=self.retry.max_attempts {
             if attempt > 1 {
-                let wait = self
-                    .retry
-                    .backoff(attempt - 1, crate::support::random::fraction());
-                tracing::debug!(
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying sts:{action}"
-                );
-                tokio::time::sleep(wait).await;
+                super::wait_before_retry(&self.retry, attempt, &format!("sts:{action}")).await;
             }
             match self.attempt(action, &body, credentials).await? {
                 Ok(answer) => return Ok(answer),

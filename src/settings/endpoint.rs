@@ -20,24 +20,56 @@ impl EndpointEnv {
     /// `AWS_ENDPOINT_URL_ROLESANYWHERE` (ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`).
     /// An endpoint URL that is not UTF-8 is an error, never silently replaced by the public one.
     pub fn from_process() -> Result<Self> {
+        let variables = EndpointVariables::read(&["AWS_ENDPOINT_URL_ROLESANYWHERE"])?;
+        Ok(EndpointEnv {
+            use_fips: variables.use_fips,
+            use_dualstack: variables.use_dualstack,
+            endpoint_url: variables.endpoint_url.map(|(_, url)| url),
+        })
+    }
+}
+
+/// The endpoint settings the environment gives a service: the FIPS and dual-stack switches, and
+/// the first of its URL variables that is set, with the variable's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointVariables {
+    /// `AWS_USE_FIPS_ENDPOINT`.
+    pub use_fips: bool,
+    /// `AWS_USE_DUALSTACK_ENDPOINT`.
+    pub use_dualstack: bool,
+    /// The first URL variable set (and not blank), with its name.
+    pub endpoint_url: Option<(&'static str, String)>,
+}
+
+impl EndpointVariables {
+    /// Reads the switches and the first of `url_variables` that is set (none when
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`). A URL that is not UTF-8 is an error, never
+    /// silently replaced by the public endpoint.
+    pub fn read(url_variables: &[&'static str]) -> Result<Self> {
         let flag = |name: &str| {
             std::env::var(name)
                 .map(|v| v.trim().eq_ignore_ascii_case("true"))
                 .unwrap_or(false)
         };
-        let ignore_urls = flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-        let endpoint_url = match std::env::var("AWS_ENDPOINT_URL_ROLESANYWHERE") {
-            _ if ignore_urls => None,
-            Ok(url) => Some(url).filter(|v| !v.trim().is_empty()),
-            Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(Error::invalid_argument(
-                    "AWS_ENDPOINT_URL_ROLESANYWHERE",
-                    "is not valid UTF-8; set it to the endpoint's URL, or unset it",
-                ));
+        let mut endpoint_url = None;
+        if !flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+            for &name in url_variables {
+                match std::env::var(name) {
+                    Ok(url) if !url.trim().is_empty() => {
+                        endpoint_url = Some((name, url));
+                        break;
+                    }
+                    Ok(_) | Err(std::env::VarError::NotPresent) => {}
+                    Err(std::env::VarError::NotUnicode(_)) => {
+                        return Err(Error::invalid_argument(
+                            name,
+                            "is not valid UTF-8; set it to the endpoint's URL, or unset it",
+                        ));
+                    }
+                }
             }
-        };
-        Ok(EndpointEnv {
+        }
+        Ok(EndpointVariables {
             use_fips: flag("AWS_USE_FIPS_ENDPOINT"),
             use_dualstack: flag("AWS_USE_DUALSTACK_ENDPOINT"),
             endpoint_url,

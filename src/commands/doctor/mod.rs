@@ -21,7 +21,7 @@ use crate::identity::{self, Identity};
 use crate::session::SessionClient;
 use crate::session::answer::Credentials;
 use crate::session::prepared::{self, Prepared};
-use crate::session::sts::{self, StsClient, StsEnv};
+use crate::session::sts::{self, StsClient};
 use crate::settings::client::ClientOptions;
 use crate::settings::credentials::CredentialSettings;
 
@@ -206,7 +206,7 @@ fn identity_check(
     explicit_endpoint: Option<&str>,
     options: &ClientOptions,
 ) -> Check {
-    let called = StsEnv::from_process()
+    let called = sts::sts_env_from_process()
         .and_then(|env| sts::resolve_endpoint(region, explicit_endpoint, &env))
         .and_then(|endpoint| StsClient::new(endpoint, region, options))
         .and_then(|client| runtime.block_on(client.get_caller_identity(credentials)));
