@@ -2,9 +2,9 @@
 //! key, through IAM Roles Anywhere. A drop-in for AWS's `aws_signing_helper`.
 //!
 //! Data flows one way, one folder a stage: `cli` (clap) -> `settings` (validated, typed) ->
-//! `identity` (certificate + key, whatever holds the key) -> `sigv4x509` (pure signing) ->
-//! `session` (CreateSession over HTTPS) -> `credentials` -> `output` (one-shot) and `daemon`
-//! (serve, update) -> `commands` (one thin file per subcommand).
+//! `identity` (certificate + key, whatever holds the key) -> `enrollment` (certificate requests)
+//! -> `sigv4x509` (pure signing) -> `session` (CreateSession over HTTPS) -> `credentials` ->
+//! `output` (one-shot) and `daemon` (serve, update) -> `commands` (one thin file per subcommand).
 
 #![warn(missing_docs, unreachable_pub)]
 // Unsafe code lives in one module, the PKCS#11 raw calls (identity/pkcs11/raw.rs).
@@ -14,7 +14,11 @@ pub mod cli;
 pub mod commands;
 pub mod credentials;
 pub mod daemon;
+pub mod enrollment;
 pub mod error;
+// The fuzz targets' way in (fuzz/): never part of a normal build.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod identity;
 pub mod output;
 pub mod session;

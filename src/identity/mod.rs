@@ -5,6 +5,7 @@
 pub mod certificate;
 pub(crate) mod der;
 mod encrypted_pkcs8;
+pub mod generate;
 pub mod key_file;
 pub mod mldsa;
 pub mod pkcs11;

@@ -211,6 +211,20 @@ pub fn write_private_file(path: &Path, contents: &[u8], input: &str) -> Result<(
 /// As [`write_private_file`], with the file's `mode` (at most 0770: a secret is never given to
 /// others). A missing parent directory is created 0700, or 0750 when the group may read the file.
 pub fn write_file_with_mode(path: &Path, contents: &[u8], input: &str, mode: u32) -> Result<()> {
+    write_file(path, contents, input, mode, true)
+}
+
+/// As [`write_private_file`] (0600, complete or absent), for a file that must not exist yet: an
+/// existing `path` (a symlink included) is an error and is left as it was. The new file appears
+/// by a hard link, which never replaces anything, so two writers cannot both succeed.
+pub fn write_new_private_file(path: &Path, contents: &[u8], input: &str) -> Result<()> {
+    write_file(path, contents, input, 0o600, false)
+}
+
+fn write_file(path: &Path, contents: &[u8], input: &str, mode: u32, replace: bool) -> Result<()> {
+    if !replace && std::fs::symlink_metadata(path).is_ok() {
+        return Err(exists(input));
+    }
     if mode & !0o770 != 0 {
         return Err(Error::Internal(format!(
             "file mode {mode:04o} gives others access"
@@ -239,15 +253,30 @@ pub fn write_file_with_mode(path: &Path, contents: &[u8], input: &str, mode: u32
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         file.write_all(contents)?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)?;
+        if replace {
+            std::fs::rename(&temp, path)?;
+        } else {
+            std::fs::hard_link(&temp, path)?;
+            std::fs::remove_file(&temp)?;
+        }
         // The rename is durable only once the directory is synced.
         std::fs::File::open(&parent)?.sync_all()
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
+        if !replace && e.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(exists(input));
+        }
         return Err(Error::bad_input(input, format!("cannot write: {e}")));
     }
     Ok(())
+}
+
+fn exists(input: &str) -> Error {
+    Error::bad_input(
+        input,
+        "already exists; it is never overwritten: give another path, or move the file away first",
+    )
 }
 
 #[cfg(test)]

@@ -57,36 +57,7 @@ impl TpmKey {
         input: &str,
         options: &Options,
     ) -> Result<TpmKey> {
-        let der = if input_file::looks_like_pem(bytes) {
-            let blocks = input_file::pem_blocks(bytes, input)?;
-            if blocks.iter().any(|b| b.tag == "TSS2 KEY BLOB") {
-                return Err(Error::bad_input(
-                    input,
-                    "this is an old-style TSS2 KEY BLOB (tpm2-tss-engine 1.0); convert it to a TSS2 PRIVATE KEY, or create the key again with `openssl genpkey -provider tpm2`",
-                ));
-            }
-            blocks
-                .into_iter()
-                .find(|b| b.tag == TSS2_PEM_LABEL)
-                .map(|b| b.contents)
-                .ok_or_else(|| Error::bad_input(input, "no TSS2 PRIVATE KEY block"))?
-        } else {
-            Zeroizing::new(bytes.to_vec())
-        };
-        let file = keyfile::parse(&der)
-            .map_err(|why| Error::bad_input(input, format!("TPM key file: {why}")))?;
-        if file.parent != wire::RH_OWNER && file.parent >> 24 != 0x81 {
-            return Err(Error::bad_input(
-                input,
-                format!(
-                    "the key's parent 0x{:08x} is neither the owner hierarchy (0x40000001) nor a persistent key (0x81…), which is all this helper loads under",
-                    file.parent
-                ),
-            ));
-        }
-        let area = wire::parse_public_2b(&file.public)
-            .map_err(|m| Error::bad_input(input, format!("TPM key file: public part: {}", m.0)))?;
-        let (public, scheme) = usable_signing_key(&area, input)?;
+        let (file, area, public, scheme) = parse_key_file(bytes, input)?;
         let target = choose_target(options, input)?;
         let (password, auth_origin) = resolve_password(options, file.empty_auth, &area, input)?;
         let key = TpmKey {
@@ -329,4 +300,43 @@ impl std::fmt::Debug for TpmKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TpmKey({}, {})", self.input, self.public.describe())
     }
+}
+
+/// What a TPM key file (PEM or DER) says, checked before any TPM is spoken to: the file, its
+/// public area, the public key and the signature scheme. `input` names the file in errors.
+pub(crate) fn parse_key_file(
+    bytes: &[u8],
+    input: &str,
+) -> Result<(keyfile::TpmKeyFile, wire::PublicArea, PublicKey, Scheme)> {
+    let der = if input_file::looks_like_pem(bytes) {
+        let blocks = input_file::pem_blocks(bytes, input)?;
+        if blocks.iter().any(|b| b.tag == "TSS2 KEY BLOB") {
+            return Err(Error::bad_input(
+                input,
+                "this is an old-style TSS2 KEY BLOB (tpm2-tss-engine 1.0); convert it to a TSS2 PRIVATE KEY, or create the key again with `openssl genpkey -provider tpm2`",
+            ));
+        }
+        blocks
+            .into_iter()
+            .find(|b| b.tag == TSS2_PEM_LABEL)
+            .map(|b| b.contents)
+            .ok_or_else(|| Error::bad_input(input, "no TSS2 PRIVATE KEY block"))?
+    } else {
+        Zeroizing::new(bytes.to_vec())
+    };
+    let file = keyfile::parse(&der)
+        .map_err(|why| Error::bad_input(input, format!("TPM key file: {why}")))?;
+    if file.parent != wire::RH_OWNER && file.parent >> 24 != 0x81 {
+        return Err(Error::bad_input(
+            input,
+            format!(
+                "the key's parent 0x{:08x} is neither the owner hierarchy (0x40000001) nor a persistent key (0x81…), which is all this helper loads under",
+                file.parent
+            ),
+        ));
+    }
+    let area = wire::parse_public_2b(&file.public)
+        .map_err(|m| Error::bad_input(input, format!("TPM key file: public part: {}", m.0)))?;
+    let (public, scheme) = usable_signing_key(&area, input)?;
+    Ok((file, area, public, scheme))
 }

@@ -12,6 +12,7 @@ pub(crate) const RH_NULL: u32 = 0x4000_0007;
 pub(crate) const ST_HASHCHECK: u16 = 0x8024;
 
 pub(crate) const CC_CREATE_PRIMARY: u32 = 0x131;
+pub(crate) const CC_CREATE: u32 = 0x153;
 pub(crate) const CC_STARTUP: u32 = 0x144;
 pub(crate) const CC_LOAD: u32 = 0x157;
 pub(crate) const CC_SIGN: u32 = 0x15D;
@@ -32,6 +33,9 @@ pub(crate) const ECC_NIST_P256: u16 = 0x0003;
 pub(crate) const ECC_NIST_P384: u16 = 0x0004;
 pub(crate) const ECC_NIST_P521: u16 = 0x0005;
 
+pub(crate) const ATTR_FIXED_TPM: u32 = 1 << 1;
+pub(crate) const ATTR_FIXED_PARENT: u32 = 1 << 4;
+pub(crate) const ATTR_SENSITIVE_DATA_ORIGIN: u32 = 1 << 5;
 pub(crate) const ATTR_USER_WITH_AUTH: u32 = 1 << 6;
 pub(crate) const ATTR_NO_DA: u32 = 1 << 10;
 pub(crate) const ATTR_RESTRICTED: u32 = 1 << 16;
