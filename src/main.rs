@@ -55,6 +55,10 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
             init_logging(args.credentials.key.debug == Some(true));
             commands::update::run(&args).map(|()| Vec::new())
         }
+        Command::Renew(args) => {
+            init_logging(args.key.debug == Some(true));
+            commands::renew::run(&args).map(String::into_bytes)
+        }
         Command::LocalEndpoint(args) => {
             init_logging(args.debug);
             commands::local_endpoint::run(&args).map(|()| Vec::new())
@@ -90,6 +94,14 @@ fn run(cli: Cli) -> Result<Vec<u8>, Error> {
         }
         // `main` runs exec itself: it leaves with the command's exit code, not with output.
         Command::Exec(_) => Err(Error::Internal("exec reached the output path".into())),
+        Command::GenerateKey(args) => {
+            init_logging(args.debug == Some(true));
+            commands::generate_key::run(&args).map(String::into_bytes)
+        }
+        Command::Csr(args) => {
+            init_logging(args.key.debug == Some(true));
+            commands::csr::run(&args).map(String::into_bytes)
+        }
         Command::Version => Ok(commands::version::run()),
         Command::Completion { shell } => Ok(commands::completion::run(shell)),
     }

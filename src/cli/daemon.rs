@@ -8,12 +8,14 @@ use std::path::PathBuf;
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::{CredentialArgs, secret};
+use super::{CredentialArgs, RenewalArgs, secret};
 
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
+    #[command(flatten)]
+    pub renewal: RenewalArgs,
     /// Port to listen on
     ///
     /// Port to listen on (default 9911), on 127.0.0.1 and ::1 (when the host has IPv6) unless --bind
@@ -75,6 +77,8 @@ pub struct ServeArgs {
 pub struct UpdateArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
+    #[command(flatten)]
+    pub renewal: RenewalArgs,
     /// Profile (section) of the shared credentials file to write (not of ~/.aws/config: see
     /// --config-profile)
     ///

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{CredentialArgs, KeyArgs};
+use super::{CredentialArgs, KeyArgs, RenewalArgs};
 
 #[derive(Debug, Args, Clone)]
 pub struct CredentialProcessArgs {
@@ -22,7 +22,11 @@ pub struct CredentialProcessArgs {
     /// rolesanywhere_intermediates, rolesanywhere_trust_anchor_arn, rolesanywhere_profile_arn,
     /// rolesanywhere_role_arn, rolesanywhere_session_duration, rolesanywhere_region,
     /// rolesanywhere_endpoint, rolesanywhere_role_session_name, rolesanywhere_pkcs11_lib,
-    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl. Passwords and PINs
+    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl; for role chaining
+    /// rolesanywhere_assume_role_arn, rolesanywhere_external_id,
+    /// rolesanywhere_assume_role_session_name, rolesanywhere_session_tags (KEY=VALUE,KEY=VALUE),
+    /// rolesanywhere_transitive_tag_keys, rolesanywhere_assume_role_duration,
+    /// rolesanywhere_sts_endpoint. Passwords and PINs
     /// have no key (a config file is not a secret store). A mistyped rolesanywhere_ key is an error
     /// that lists the valid ones.
     #[arg(long, value_name = "NAME")]
@@ -111,7 +115,11 @@ pub struct ExportArgs {
     /// rolesanywhere_intermediates, rolesanywhere_trust_anchor_arn, rolesanywhere_profile_arn,
     /// rolesanywhere_role_arn, rolesanywhere_session_duration, rolesanywhere_region,
     /// rolesanywhere_endpoint, rolesanywhere_role_session_name, rolesanywhere_pkcs11_lib,
-    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl. Passwords and PINs
+    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl; for role chaining
+    /// rolesanywhere_assume_role_arn, rolesanywhere_external_id,
+    /// rolesanywhere_assume_role_session_name, rolesanywhere_session_tags (KEY=VALUE,KEY=VALUE),
+    /// rolesanywhere_transitive_tag_keys, rolesanywhere_assume_role_duration,
+    /// rolesanywhere_sts_endpoint. Passwords and PINs
     /// have no key (a config file is not a secret store). A mistyped rolesanywhere_ key is an error
     /// that lists the valid ones.
     #[arg(long, value_name = "NAME")]
@@ -139,7 +147,11 @@ pub struct ExecArgs {
     /// rolesanywhere_intermediates, rolesanywhere_trust_anchor_arn, rolesanywhere_profile_arn,
     /// rolesanywhere_role_arn, rolesanywhere_session_duration, rolesanywhere_region,
     /// rolesanywhere_endpoint, rolesanywhere_role_session_name, rolesanywhere_pkcs11_lib,
-    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl. Passwords and PINs
+    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl; for role chaining
+    /// rolesanywhere_assume_role_arn, rolesanywhere_external_id,
+    /// rolesanywhere_assume_role_session_name, rolesanywhere_session_tags (KEY=VALUE,KEY=VALUE),
+    /// rolesanywhere_transitive_tag_keys, rolesanywhere_assume_role_duration,
+    /// rolesanywhere_sts_endpoint. Passwords and PINs
     /// have no key (a config file is not a secret store). A mistyped rolesanywhere_ key is an error
     /// that lists the valid ones.
     #[arg(long, value_name = "NAME")]
@@ -159,6 +171,10 @@ pub struct ExecArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
+    // The renewal flags serve and update are given: doctor checks them and says when the
+    // certificate is due, or warns when it expires within 30 days and none are given.
+    #[command(flatten)]
+    pub renewal: RenewalArgs,
     /// Read the settings from this profile of ~/.aws/config (as credential-process --profile)
     ///
     /// Read the settings from this profile of ~/.aws/config (AWS_CONFIG_FILE honoured); flags given
@@ -166,7 +182,11 @@ pub struct DoctorArgs {
     /// rolesanywhere_intermediates, rolesanywhere_trust_anchor_arn, rolesanywhere_profile_arn,
     /// rolesanywhere_role_arn, rolesanywhere_session_duration, rolesanywhere_region,
     /// rolesanywhere_endpoint, rolesanywhere_role_session_name, rolesanywhere_pkcs11_lib,
-    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl. Passwords and PINs
+    /// rolesanywhere_cache, rolesanywhere_cache_dir, rolesanywhere_no_verify_ssl; for role chaining
+    /// rolesanywhere_assume_role_arn, rolesanywhere_external_id,
+    /// rolesanywhere_assume_role_session_name, rolesanywhere_session_tags (KEY=VALUE,KEY=VALUE),
+    /// rolesanywhere_transitive_tag_keys, rolesanywhere_assume_role_duration,
+    /// rolesanywhere_sts_endpoint. Passwords and PINs
     /// have no key (a config file is not a secret store). A mistyped rolesanywhere_ key is an error
     /// that lists the valid ones.
     #[arg(long, value_name = "NAME")]
@@ -183,14 +203,6 @@ pub struct DoctorArgs {
     /// run).
     #[arg(long)]
     pub no_create_session: bool,
-    /// The STS endpoint the identity check calls (default: the region's)
-    ///
-    /// The STS endpoint the last check (identity: sts:GetCallerIdentity with the credentials
-    /// CreateSession returned) calls. Default: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else
-    /// the regional endpoint (https://sts.REGION.amazonaws.com, FIPS and dual-stack as
-    /// AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT say).
-    #[arg(long, value_name = "URL")]
-    pub sts_endpoint: Option<String>,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,

@@ -3,13 +3,16 @@
 
 pub mod completion;
 pub mod credential_process;
+pub mod csr;
 pub mod demo;
 pub mod doctor;
 pub mod exec;
 pub mod export;
 pub(crate) mod from_cli;
+pub mod generate_key;
 pub mod local_endpoint;
 pub mod read_certificate_data;
+pub mod renew;
 pub mod serve;
 pub mod sign_string;
 pub mod update;

@@ -1,34 +1,104 @@
 //! The identity a long-running command keeps between refreshes, loaded again only when what it
-//! is loaded from changed: a renewed certificate is picked up at the next refresh, while a key
-//! on a PKCS#11 token or in a TPM keeps its session, login or loaded object.
+//! is loaded from changed: a renewed certificate (a file, or a token's certificate object) is
+//! picked up at the next refresh, while a key on a PKCS#11 token or in a TPM keeps its session,
+//! login or loaded object. Without renewal it warns of a certificate about to expire.
 
 use std::sync::Arc;
+
+use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::identity::Identity;
 use crate::settings::identity::{IdentitySpec, TpmKeyPassword};
+
+/// How often the warning of an expiring certificate is repeated.
+const WARN_EVERY: time::Duration = time::Duration::days(1);
 
 /// The identity of the last refresh and a fingerprint of what it was loaded from. Dropping it
 /// flushes a TPM key and closes a token session.
 #[derive(Default)]
 pub(crate) struct KeptIdentity {
     kept: Option<([u8; 32], Arc<Identity>)>,
+    /// Nothing renews the certificate: warn when it expires within 30 days.
+    warn_of_expiry: bool,
+    /// When that warning was last given.
+    warned_at: Option<OffsetDateTime>,
 }
 
 impl KeptIdentity {
+    /// Nothing kept yet; `renewal_configured` silences the warning of an expiring certificate.
+    pub(crate) fn new(renewal_configured: bool) -> KeptIdentity {
+        KeptIdentity {
+            warn_of_expiry: !renewal_configured,
+            ..KeptIdentity::default()
+        }
+    }
+
     /// The kept identity when nothing it was loaded from changed, else a fresh load (kept).
     pub(crate) fn get(&mut self, spec: &IdentitySpec) -> Result<Arc<Identity>> {
         let fingerprint = fingerprint(spec);
         if let Some((kept_fingerprint, identity)) = &self.kept
             && *kept_fingerprint == fingerprint
+            && !token_certificate_changed(spec, identity)
         {
-            return Ok(identity.clone());
+            let identity = identity.clone();
+            self.warn_if_expiring(&identity);
+            return Ok(identity);
         }
         // Drop the old one first: a TPM without a resource manager has few object slots.
         self.kept = None;
         let identity = Arc::new(crate::identity::load(spec)?);
         self.kept = Some((fingerprint, identity.clone()));
+        self.warned_at = None;
+        self.warn_if_expiring(&identity);
         Ok(identity)
+    }
+
+    /// Warns (once a day) when the certificate expires within 30 days and nothing renews it.
+    fn warn_if_expiring(&mut self, identity: &Identity) {
+        let now = OffsetDateTime::now_utc();
+        if !self.warn_of_expiry || self.warned_at.is_some_and(|at| now - at < WARN_EVERY) {
+            return;
+        }
+        if let Some(warning) = crate::enrollment::renew::expiry_warning(&identity.leaf, now) {
+            tracing::warn!("{warning}");
+            self.warned_at = Some(now);
+        }
+    }
+}
+
+/// Whether the certificate a `pkcs11:` URI names is no longer the kept one (renewed on the
+/// token): read again at each refresh, since a token object has no contents to fingerprint.
+/// A failed read keeps the loaded identity (its own use reports a token that is gone).
+fn token_certificate_changed(spec: &IdentitySpec, identity: &Identity) -> bool {
+    let on_token = spec
+        .certificate
+        .as_deref()
+        .is_some_and(crate::identity::pkcs11::is_pkcs11_uri);
+    if !on_token {
+        return false;
+    }
+    // The certificate alone: finding the key again would log in to the token at each refresh.
+    let certificate_only = IdentitySpec {
+        certificate: spec.certificate.clone(),
+        pkcs11_lib: spec.pkcs11_lib.clone(),
+        ..IdentitySpec::default()
+    };
+    match crate::identity::load_leaf(&certificate_only) {
+        Ok(leaf) if leaf.der != identity.leaf.der => {
+            tracing::debug!(
+                serial = leaf.serial_decimal,
+                "the token holds a new certificate; loading it"
+            );
+            true
+        }
+        Ok(_) => false,
+        Err(error) => {
+            tracing::debug!(
+                "reading the token's certificate again failed; keeping the loaded one: {error}"
+            );
+            false
+        }
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Certificate {
     pub serial_decimal: String,
     /// The subject, as text.
     pub subject: String,
+    /// The subject's first common name (CN), when it has one in a string type.
+    pub common_name: Option<String>,
     /// The issuer, as text.
     pub issuer: String,
     /// Valid from.
@@ -46,6 +48,12 @@ impl Certificate {
             der: der[..der.len() - rest.len()].to_vec(),
             serial_decimal: serial_decimal(cert.tbs_certificate.raw_serial()),
             subject: cert.subject().to_string(),
+            common_name: cert
+                .subject()
+                .iter_common_name()
+                .next()
+                .and_then(|cn| cn.as_str().ok())
+                .map(str::to_string),
             issuer: cert.issuer().to_string(),
             not_before: validity.not_before.to_datetime(),
             not_after: validity.not_after.to_datetime(),

@@ -6,12 +6,15 @@ use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 use super::credentials::CredentialSettings;
+use super::renewal::RenewalSettings;
 use crate::error::{Error, Result};
 
 /// `serve`'s settings.
 pub struct ServeSettings {
     /// Where the credentials come from.
     pub credentials: CredentialSettings,
+    /// `--renew-command` and its timing: the certificate renewed in the background.
+    pub renewal: Option<RenewalSettings>,
     /// `--port`.
     pub port: u16,
     /// `--hop-limit`: the IP TTL of the answers.
@@ -59,6 +62,8 @@ pub fn token_file_mode(value: &str) -> Result<u32> {
 pub struct UpdateSettings {
     /// Where the credentials come from.
     pub credentials: CredentialSettings,
+    /// `--renew-command` and its timing: the certificate renewed in the background.
+    pub renewal: Option<RenewalSettings>,
     /// `--profile`: the section of the shared credentials file to write.
     pub profile: String,
     /// `--once`: write once and exit.

@@ -7,6 +7,7 @@
 
 mod certificates;
 mod errors;
+mod generate;
 mod keys;
 mod load;
 mod login;
@@ -24,11 +25,18 @@ use crate::error::{Error, Result};
 use crate::identity::certificate::Certificate;
 use crate::settings::identity::IdentitySpec;
 use certificates::find_certificates;
+pub(crate) use generate::generate_key;
 use load::load_objects;
 use login::PinState;
 use module::{load_module, module_location};
 use uri::Pkcs11Uri;
 pub(crate) use uri::is_pkcs11_uri;
+
+/// Parses a `pkcs11:` URI and shows it without its PIN (the fuzz targets' entry point).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_uri_redacted(text: &str) -> Result<String> {
+    Pkcs11Uri::parse(text, "--private-key").map(|uri| uri.redacted())
+}
 
 /// C_Login calls for the user, counted by `login`.
 static USER_LOGINS: AtomicU64 = AtomicU64::new(0);

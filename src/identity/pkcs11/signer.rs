@@ -14,7 +14,7 @@ use super::keys::KeyObject;
 use super::login::{PinState, log_in};
 use super::module::Module;
 use super::pin;
-use super::token::{OpenToken, all_tokens, open_session};
+use super::token::{OpenToken, Token, all_tokens, open_session};
 use crate::error::{Error, Result};
 use crate::identity::{Digest, PublicKey, Signer};
 
@@ -73,7 +73,9 @@ impl SignMechanism {
     }
 }
 
-/// Errors after which a new session and login may succeed.
+/// Errors after which a new session and login may succeed: the session is gone, or the
+/// token forgot the key's handle (SoftHSM2 does when its token directory goes away and comes
+/// back; the key is found again by its template).
 fn session_lost(e: &CkError) -> bool {
     matches!(
         e,
@@ -82,7 +84,9 @@ fn session_lost(e: &CkError) -> bool {
                 | RvError::SessionClosed
                 | RvError::UserNotLoggedIn
                 | RvError::DeviceRemoved
-                | RvError::TokenNotPresent,
+                | RvError::TokenNotPresent
+                | RvError::ObjectHandleInvalid
+                | RvError::KeyHandleInvalid,
             _
         )
     )
@@ -155,10 +159,22 @@ impl TokenSigner {
 
     /// A new session on the same token (found again by label and serial), logged in, and the key.
     fn reopen(&self) -> Result<Live> {
-        let tokens = all_tokens(&self.module, &self.input)?;
-        let Some(token) = tokens.into_iter().find(|t| {
-            t.info.label() == self.token_label && t.info.serial_number() == self.token_serial
-        }) else {
+        let find = || -> Result<Option<Token>> {
+            Ok(all_tokens(&self.module, &self.input)?
+                .into_iter()
+                .find(|t| {
+                    t.info.label() == self.token_label
+                        && t.info.serial_number() == self.token_serial
+                }))
+        };
+        let mut found = find();
+        if !matches!(found, Ok(Some(_))) {
+            // It may have come back since the module listed its tokens (C_Initialize), or an
+            // earlier try left the module finalised.
+            self.module.reinitialize(&self.input)?;
+            found = find();
+        }
+        let Some(token) = found? else {
             return Err(Error::bad_input(
                 &self.input,
                 format!(
@@ -363,6 +379,33 @@ fn digest_info_prefix(digest: Digest) -> &'static [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_session_or_a_forgotten_key_handle_reopens_but_a_refusal_does_not() {
+        let reopens = [
+            (RvError::SessionHandleInvalid, true),
+            (RvError::SessionClosed, true),
+            (RvError::UserNotLoggedIn, true),
+            (RvError::DeviceRemoved, true),
+            (RvError::TokenNotPresent, true),
+            // SoftHSM2 after its token directory went away and came back.
+            (RvError::ObjectHandleInvalid, true),
+            (RvError::KeyHandleInvalid, true),
+            // Logging in again would not help, or would cost a PIN try.
+            (RvError::PinIncorrect, false),
+            (RvError::PinLocked, false),
+            (RvError::KeyFunctionNotPermitted, false),
+            (RvError::MechanismInvalid, false),
+            (RvError::GeneralError, false),
+        ];
+        let wrong: Vec<_> = reopens
+            .iter()
+            .filter(|(rv, expected)| {
+                session_lost(&CkError::Pkcs11(*rv, cryptoki::context::Function::Sign)) != *expected
+            })
+            .collect();
+        assert!(wrong.is_empty(), "misjudged: {wrong:?}");
+    }
 
     #[test]
     fn raw_ecdsa_signatures_become_der() {

@@ -8,6 +8,9 @@
 
 mod auth;
 mod connection;
+mod create;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing;
 mod key;
 mod keyfile;
 mod rc;
@@ -18,6 +21,7 @@ mod wire;
 use super::Signer;
 use crate::error::{Error, Result};
 use crate::settings::identity::IdentitySpec;
+pub(crate) use create::create_key;
 pub use key::TpmKey;
 
 /// The PEM label of TPM key files.
