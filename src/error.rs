@@ -133,6 +133,17 @@ pub enum Error {
         explanation: String,
     },
 
+    /// STS refused to chain into a role (`--assume-role-arn`).
+    #[error("sts:AssumeRole of {} was refused: {error}; {}", one_line(.role_arn), one_line(.explanation))]
+    AssumeRoleDenied {
+        /// The role asked for.
+        role_arn: String,
+        /// STS's answer (boxed: the error type stays small).
+        error: Box<ServiceError>,
+        /// What the error code usually means here.
+        explanation: String,
+    },
+
     /// The endpoint could not be reached or kept failing.
     #[error("{}", one_line(.0))]
     Unavailable(String),
@@ -164,7 +175,9 @@ impl Error {
         match self {
             Error::InvalidArgument { .. } => ExitClass::Usage,
             Error::BadInput { .. } => ExitClass::BadInput,
-            Error::Denied { .. } | Error::StsDenied { .. } => ExitClass::Denied,
+            Error::Denied { .. } | Error::StsDenied { .. } | Error::AssumeRoleDenied { .. } => {
+                ExitClass::Denied
+            }
             Error::Unavailable(_) => ExitClass::Unavailable,
             Error::Internal(_) => ExitClass::Internal,
         }

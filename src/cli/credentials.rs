@@ -224,4 +224,6 @@ pub struct CredentialArgs {
     /// ~/.cache/rolesanywhere-helper). Files are 0600 in a 0700 directory, written atomically.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub chain: super::ChainArgs,
 }

@@ -5,13 +5,19 @@
 // that flattens them).
 #![allow(missing_docs)]
 
+mod chain;
 mod credentials;
 mod daemon;
+mod enrollment;
+mod renewal;
 mod subcommands;
 mod tools;
 
+pub use chain::ChainArgs;
 pub use credentials::{CredentialArgs, KeyArgs};
 pub use daemon::{ServeArgs, UpdateArgs};
+pub use enrollment::{CsrArgs, GenerateKeyArgs, KeyTypeName};
+pub use renewal::{RenewArgs, RenewalArgs};
 pub use subcommands::{
     CredentialProcessArgs, DigestName, DoctorArgs, ExecArgs, ExportArgs, ExportFormat,
     ReadCertificateArgs, SignStringArgs, SignStringFormat,
@@ -61,6 +67,19 @@ pub enum Command {
     Exec(ExecArgs),
     /// Check a setup step by step and say what is wrong (same flags as credential-process)
     Doctor(DoctorArgs),
+    /// Create a private key in a file, in the TPM or on a PKCS#11 token, where it stays
+    ///
+    /// Creates a key with exactly one destination: a PKCS#8 file (--out), the TPM (--tpm --out,
+    /// the key file holding the TPM-sealed key) or a PKCS#11 token (--pkcs11 URI). Never
+    /// overwrites a file or a token object. Prints what to give as --private-key.
+    GenerateKey(GenerateKeyArgs),
+    /// Print a PKCS#10 certificate signing request signed by the key, wherever it lives
+    ///
+    /// Prints (or writes with --out) a PEM certificate signing request for --subject and the
+    /// --dns/--uri/--ip names, signed by --private-key: a file, a TPM key file, handle:0x81…, or
+    /// a pkcs11: URI (same password, PIN and module flags as signing). RSA keys sign with SHA-256,
+    /// EC keys with ECDSA and SHA-256 (P-256), SHA-384 (P-384) or SHA-512 (P-521).
+    Csr(CsrArgs),
     /// Print the version
     Version,
     /// Print a shell completion script
@@ -72,6 +91,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Keep a profile of the shared credentials file current
     Update(UpdateArgs),
+    /// Renew the certificate with --renew-command if it is due, once (for a systemd timer or cron)
+    ///
+    /// Checks once whether the certificate is due for renewal (--renew-before) and, if it is, runs
+    /// --renew-command with a fresh request for the same key and replaces the certificate file with
+    /// what it prints. Exits 0 when it renewed or when nothing was due (the command is not run then);
+    /// otherwise exits non-zero with every file left as it was.
+    Renew(RenewArgs),
     /// Run a local Roles Anywhere endpoint that verifies CreateSession requests (tests, CI)
     ///
     /// Checks what the service checks: the signature against the X-Amz-X509 certificate (verified by

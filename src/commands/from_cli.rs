@@ -3,12 +3,18 @@
 
 use zeroize::Zeroizing;
 
-use crate::cli::{CredentialArgs, KeyArgs, ServeArgs, UpdateArgs};
+use crate::cli::{
+    ChainArgs, CredentialArgs, GenerateKeyArgs, KeyArgs, KeyTypeName, RenewArgs, RenewalArgs,
+    ServeArgs, UpdateArgs,
+};
 use crate::error::{Error, Result};
+use crate::settings::chain::ChainSettings;
 use crate::settings::client::ClientOptions;
 use crate::settings::credentials::{CacheSettings, CredentialSettings, RequestSettings};
 use crate::settings::daemon::{ServeSettings, UpdateSettings};
 use crate::settings::identity::{IdentitySpec, TpmKeyPassword};
+use crate::settings::keys::{KeyDestination, KeyGenerationSpec, NewKeyType};
+use crate::settings::renewal::{RenewSettings, RenewalSettings};
 
 /// A Go-style optional boolean flag: absent is false.
 fn flag(value: Option<bool>) -> bool {
@@ -153,6 +159,49 @@ pub(crate) fn identity_spec(
     })
 }
 
+/// `generate-key`'s flags as a key generation spec: the type, and exactly one destination.
+pub(crate) fn key_generation(args: &GenerateKeyArgs) -> Result<KeyGenerationSpec> {
+    let key_type = match args.key_type {
+        KeyTypeName::EcP256 => NewKeyType::EcP256,
+        KeyTypeName::EcP384 => NewKeyType::EcP384,
+        KeyTypeName::Rsa2048 => NewKeyType::Rsa2048,
+        KeyTypeName::Rsa3072 => NewKeyType::Rsa3072,
+    };
+    let out = args.out.clone().filter(|p| !p.as_os_str().is_empty());
+    let pkcs11 = non_empty(&args.pkcs11);
+    let tpm = flag(args.tpm);
+    let one = "give exactly one destination: --out FILE, --tpm --out FILE, or --pkcs11 URI";
+    if args.tpm_key_password.is_some() && !tpm {
+        return Err(Error::invalid_argument("--tpm-key-password", "needs --tpm"));
+    }
+    if args.pkcs11_lib.is_some() && pkcs11.is_none() {
+        return Err(Error::invalid_argument("--pkcs11-lib", "needs --pkcs11"));
+    }
+    let destination = match (out, tpm, pkcs11) {
+        (Some(path), false, None) => KeyDestination::File(path),
+        (Some(out), true, None) => KeyDestination::Tpm {
+            out,
+            password: secret(&args.tpm_key_password),
+        },
+        (None, true, None) => {
+            return Err(Error::invalid_argument(
+                "--tpm",
+                "needs --out FILE for the TPM key file",
+            ));
+        }
+        (None, false, Some(uri)) => KeyDestination::Pkcs11 {
+            uri,
+            module: non_empty(&args.pkcs11_lib),
+        },
+        (None, false, None) => return Err(Error::invalid_argument("generate-key", one)),
+        (_, _, Some(_)) => return Err(Error::invalid_argument("--pkcs11", one)),
+    };
+    Ok(KeyGenerationSpec {
+        key_type,
+        destination,
+    })
+}
+
 /// The request flags, as typed (checked by [`RequestSettings::validate`]).
 pub(crate) fn request(args: &CredentialArgs) -> RequestSettings {
     RequestSettings {
@@ -162,6 +211,20 @@ pub(crate) fn request(args: &CredentialArgs) -> RequestSettings {
         region: args.region.clone(),
         session_duration: args.session_duration,
         role_session_name: args.role_session_name.clone(),
+        chain: chain(&args.chain),
+    }
+}
+
+/// The role-chaining flags, as typed (checked with the request).
+fn chain(args: &ChainArgs) -> ChainSettings {
+    ChainSettings {
+        assume_role_arn: non_empty(&args.assume_role_arn),
+        external_id: args.external_id.clone(),
+        session_name: args.assume_role_session_name.clone(),
+        session_tags: args.session_tag.clone(),
+        transitive_tag_keys: args.transitive_tag_key.clone(),
+        duration: args.assume_role_duration,
+        sts_endpoint: non_empty(&args.sts_endpoint),
     }
 }
 
@@ -201,8 +264,10 @@ pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
         crate::settings::daemon::check_container_token(token)?;
     }
     print_secret_warnings();
+    let renewal = renewal(&args.renewal, &credentials.identity)?;
     Ok(ServeSettings {
         credentials,
+        renewal,
         port: args.port,
         hop_limit: args.hop_limit,
         bind: args.bind.clone(),
@@ -217,12 +282,44 @@ pub(crate) fn serve_settings(args: &ServeArgs) -> Result<ServeSettings> {
 /// `update`'s settings.
 pub(crate) fn update_settings(args: &UpdateArgs) -> Result<UpdateSettings> {
     let credentials = credential_settings(&args.credentials)?;
+    let renewal = renewal(&args.renewal, &credentials.identity)?;
     print_secret_warnings();
     Ok(UpdateSettings {
         credentials,
+        renewal,
         profile: args.profile.clone(),
         once: flag(args.once),
     })
+}
+
+/// The renewal flags, checked against the identity they renew (a certificate file, a key of
+/// its own); `None` without `--renew-command`.
+pub(crate) fn renewal(
+    args: &RenewalArgs,
+    identity: &IdentitySpec,
+) -> Result<Option<RenewalSettings>> {
+    let renewal = RenewalSettings::from_flags(
+        args.renew_command.as_deref(),
+        args.renew_before.as_deref(),
+        args.renew_timeout.as_deref(),
+    )?;
+    if renewal.is_some() {
+        crate::settings::renewal::check_certificate_is_a_file(identity)?;
+    }
+    Ok(renewal)
+}
+
+/// `renew`'s settings: `--renew-command` is required.
+pub(crate) fn renew_settings(args: &RenewArgs) -> Result<RenewSettings> {
+    let identity = identity_spec(&args.key, args.intermediates.as_deref())?;
+    let Some(renewal) = renewal(&args.renewal, &identity)? else {
+        return Err(Error::invalid_argument(
+            "--renew-command",
+            "is required; give the command that turns a certificate request into a certificate (examples: docs/edge.md)",
+        ));
+    };
+    print_secret_warnings();
+    Ok(RenewSettings { identity, renewal })
 }
 
 #[cfg(test)]

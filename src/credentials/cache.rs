@@ -138,45 +138,13 @@ impl Cache {
         }
         let mut text = Zeroizing::new(Vec::new());
         file.read_to_end(&mut text).ok()?;
-        let document: serde_json::Value = match serde_json::from_slice(&text) {
-            Ok(document) => document,
-            Err(_) => {
-                tracing::warn!("ignoring the corrupt cache file {}", path.display());
-                return None;
+        match parse_entry(&text, name, OffsetDateTime::now_utc()) {
+            Ok(credentials) => credentials,
+            Err(problem) => {
+                tracing::warn!("ignoring the cache file {}: {problem}", path.display());
+                None
             }
-        };
-        let field = |k: &str| document.get(k).and_then(|v| v.as_str());
-        if document.get("format").and_then(|v| v.as_u64()) != Some(FORMAT)
-            || field("key") != Some(name)
-        {
-            tracing::warn!("ignoring the foreign cache file {}", path.display());
-            return None;
         }
-        let credentials = Credentials {
-            access_key_id: field("access_key_id")?.to_string(),
-            secret_access_key: field("secret_access_key")?.to_string(),
-            session_token: field("session_token")?.to_string(),
-            expiration: parse_timestamp(field("expiration")?)?,
-        };
-        // Only what a CreateSession answer could have held is served: values from AWS's
-        // alphabet (never empty), and a life no session has.
-        if let Err(problem) = crate::session::answer::check_values(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            &credentials.session_token,
-        ) {
-            tracing::warn!("ignoring the cache file {}: {problem}", path.display());
-            return None;
-        }
-        let remaining = credentials.expiration - OffsetDateTime::now_utc();
-        if remaining > MAXIMUM_REMAINING {
-            tracing::warn!(
-                "ignoring the cache file {}: it expires later than any session can last",
-                path.display()
-            );
-            return None;
-        }
-        (remaining >= MINIMUM_REMAINING).then_some(credentials)
     }
 
     /// Writes the credentials atomically, 0600.
@@ -198,6 +166,44 @@ impl Cache {
             &format!("cache file {}", path.display()),
         )
     }
+}
+
+/// Reads a cache file's text as of `now`: the credentials when they are still good (`None` when
+/// too little of their life is left), or why the file is not to be trusted. Only an entry for
+/// `name` in this format, holding what a CreateSession answer could have held, is read.
+pub(crate) fn parse_entry(
+    text: &[u8],
+    name: &str,
+    now: OffsetDateTime,
+) -> std::result::Result<Option<Credentials>, String> {
+    let document: serde_json::Value =
+        serde_json::from_slice(text).map_err(|_| "it is corrupt".to_string())?;
+    let field = |k: &str| document.get(k).and_then(|v| v.as_str());
+    if document.get("format").and_then(|v| v.as_u64()) != Some(FORMAT) || field("key") != Some(name)
+    {
+        return Err("it is a foreign cache file".into());
+    }
+    let value = |k: &str| field(k).ok_or_else(|| format!("it has no {k}"));
+    let expiration = value("expiration")?;
+    let credentials = Credentials {
+        access_key_id: value("access_key_id")?.to_string(),
+        secret_access_key: value("secret_access_key")?.to_string(),
+        session_token: value("session_token")?.to_string(),
+        expiration: parse_timestamp(expiration)
+            .ok_or_else(|| "its expiration is not a timestamp".to_string())?,
+    };
+    // Only what a CreateSession answer could have held is served: values from AWS's
+    // alphabet (never empty), and a life no session has.
+    crate::session::answer::check_values(
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        &credentials.session_token,
+    )?;
+    let remaining = credentials.expiration - now;
+    if remaining > MAXIMUM_REMAINING {
+        return Err("it expires later than any session can last".into());
+    }
+    Ok((remaining >= MINIMUM_REMAINING).then_some(credentials))
 }
 
 /// Refuses what another user owns or what others may read or write.

@@ -25,6 +25,8 @@ pub struct Prepared {
     pub identity: Arc<Identity>,
     /// Where the request goes.
     pub endpoint: Endpoint,
+    /// Where AssumeRole goes, when the request chains into a role (`--assume-role-arn`).
+    pub sts_endpoint: Option<Endpoint>,
 }
 
 /// The endpoint the settings and the environment name for `inputs`' region.
@@ -45,10 +47,27 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let inputs = settings.request.validate()?;
     let endpoint = resolve_endpoint(settings, &inputs)?;
+    let sts_endpoint = resolve_sts_endpoint(settings, &inputs)?;
     let now = OffsetDateTime::now_utc();
     let identity = identity(&settings.identity)?;
     identity.check_validity(now)?;
-    Ok(Prepared::new(inputs, identity, endpoint, now))
+    let mut prepared = Prepared::new(inputs, identity, endpoint, now);
+    prepared.sts_endpoint = sts_endpoint;
+    Ok(prepared)
+}
+
+/// The STS endpoint a role chain calls (`--sts-endpoint`, the environment, the region's); `None`
+/// without `--assume-role-arn`.
+pub fn resolve_sts_endpoint(
+    settings: &CredentialSettings,
+    inputs: &SessionInputs,
+) -> Result<Option<Endpoint>> {
+    if inputs.chain.is_none() {
+        return Ok(None);
+    }
+    let env = super::sts::sts_env_from_process()?;
+    let explicit = settings.request.chain.sts_endpoint.as_deref();
+    super::sts::resolve_endpoint(&inputs.region, explicit, &env).map(Some)
 }
 
 /// Loads the identity afresh: what one-shot commands do.
@@ -70,6 +89,7 @@ impl Prepared {
             inputs,
             identity,
             endpoint,
+            sts_endpoint: None,
         }
     }
 }
@@ -109,7 +129,8 @@ fn warn_once(leaf: &Certificate, inputs: &SessionInputs, now: OffsetDateTime) {
 }
 
 impl Prepared {
-    /// A hash of every input that changes CreateSession's answer: the cache key.
+    /// A hash of every input that changes the answer (CreateSession's, and AssumeRole's when
+    /// the request chains into a role): the cache key.
     pub fn cache_key(&self) -> [u8; 32] {
         use sha2::Digest as _;
         let mut hash = sha2::Sha256::new();
@@ -136,7 +157,32 @@ impl Prepared {
                 .unwrap_or("")
                 .as_bytes(),
         );
+        if let (Some(chain), Some(sts)) = (&self.inputs.chain, &self.sts_endpoint) {
+            field(b"chain");
+            field(chain.role_arn.as_bytes());
+            field(&[u8::from(chain.external_id.is_some())]);
+            field(chain.external_id.as_deref().unwrap_or("").as_bytes());
+            field(self.chained_session_name(chain).as_bytes());
+            field(&(chain.tags.len() as u64).to_be_bytes());
+            for tag in &chain.tags {
+                field(tag.key.as_bytes());
+                field(tag.value.as_bytes());
+            }
+            field(&(chain.transitive_tag_keys.len() as u64).to_be_bytes());
+            for key in &chain.transitive_tag_keys {
+                field(key.as_bytes());
+            }
+            field(&chain.duration_seconds.to_be_bytes());
+            field(sts.url.as_str().as_bytes());
+        }
         hash.finalize().into()
+    }
+
+    /// The credentials to hand out: CreateSession's, chained into `--assume-role-arn`'s role when
+    /// the request asks for it, with CreateSession's answer.
+    pub fn fetch_chained(&self, options: &ClientOptions) -> Result<(Credentials, SessionInfo)> {
+        let (credentials, info) = self.fetch(options)?;
+        Ok((self.chain(options, credentials)?, info))
     }
 
     /// Calls CreateSession. The first request is signed on another thread while this one sets

@@ -24,6 +24,8 @@ pub struct RequestSettings {
     pub session_duration: i64,
     /// `--role-session-name`.
     pub role_session_name: Option<String>,
+    /// Role chaining after CreateSession (`--assume-role-arn`, …), as typed.
+    pub chain: super::chain::ChainSettings,
 }
 
 impl Default for RequestSettings {
@@ -35,21 +37,24 @@ impl Default for RequestSettings {
             region: None,
             session_duration: DEFAULT_SESSION_DURATION,
             role_session_name: None,
+            chain: super::chain::ChainSettings::default(),
         }
     }
 }
 
 impl RequestSettings {
-    /// The request, checked: every failure names its flag.
+    /// The request and the role chain, checked: every failure names its flag.
     pub fn validate(&self) -> crate::Result<super::session::SessionInputs> {
-        super::session::validate(
+        let mut inputs = super::session::validate(
             &self.trust_anchor_arn,
             &self.profile_arn,
             &self.role_arn,
             self.region.as_deref(),
             self.session_duration,
             self.role_session_name.as_deref(),
-        )
+        )?;
+        inputs.chain = self.chain.validate(&inputs.trust_anchor.partition)?;
+        Ok(inputs)
     }
 }
 

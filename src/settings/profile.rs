@@ -23,6 +23,19 @@ const KEYS: &[(&str, &str)] = &[
     ("rolesanywhere_cache", "--cache"),
     ("rolesanywhere_cache_dir", "--cache-dir"),
     ("rolesanywhere_no_verify_ssl", "--no-verify-ssl"),
+    ("rolesanywhere_assume_role_arn", "--assume-role-arn"),
+    ("rolesanywhere_external_id", "--external-id"),
+    (
+        "rolesanywhere_assume_role_session_name",
+        "--assume-role-session-name",
+    ),
+    ("rolesanywhere_session_tags", "--session-tag"),
+    ("rolesanywhere_transitive_tag_keys", "--transitive-tag-key"),
+    (
+        "rolesanywhere_assume_role_duration",
+        "--assume-role-duration",
+    ),
+    ("rolesanywhere_sts_endpoint", "--sts-endpoint"),
 ];
 
 /// `AWS_CONFIG_FILE`, else `~/.aws/config`.

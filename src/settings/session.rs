@@ -64,6 +64,11 @@ const ROLE: ArnKind = ArnKind {
     regional: false,
 };
 
+/// An IAM role ARN given with `flag` (`--assume-role-arn`), parsed as `--role-arn` is.
+pub fn parse_role_arn(flag: &'static str, value: &str) -> Result<Arn> {
+    parse_arn(&ArnKind { flag, ..ROLE }, value)
+}
+
 fn parse_arn(kind: &ArnKind, value: &str) -> Result<Arn> {
     let bad = |why: String| {
         Error::invalid_argument(
@@ -295,6 +300,8 @@ pub struct SessionInputs {
     pub profile_arn: String,
     /// `--role-arn` as given.
     pub role_arn: String,
+    /// The role chained into after CreateSession (`--assume-role-arn`), checked.
+    pub chain: Option<super::chain::RoleChain>,
 }
 
 /// Checks every request input and works out the region (`--region`, else the trust anchor's).
@@ -393,6 +400,7 @@ pub fn validate(
         trust_anchor_arn: trust_anchor_arn.to_string(),
         profile_arn: profile_arn.to_string(),
         role_arn: role_arn.to_string(),
+        chain: None,
     })
 }
 

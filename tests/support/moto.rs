@@ -121,3 +121,99 @@ impl Helper {
         self.args(["--sts-endpoint", moto.url.as_str()])
     }
 }
+
+/// One request moto recorded (its recorder, `MOTO_ENABLE_RECORDING`): what it really received.
+pub struct RecordedRequest {
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    /// The form parameters of the body, in order.
+    pub params: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    /// The first value of form parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A header, whatever its case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
+    }
+}
+
+impl Moto {
+    /// A moto server of its own that records every request into `recording` (moto's recorder).
+    pub fn recording(recording: &std::path::Path, env: &[(&str, &str)]) -> Moto {
+        let path = recording.to_str().unwrap();
+        let mut all = vec![
+            ("MOTO_ENABLE_RECORDING", "true"),
+            ("MOTO_RECORDER_FILEPATH", path),
+        ];
+        all.extend_from_slice(env);
+        Moto::start(&all)
+    }
+
+    /// The requests for STS `action` in `recording`, as moto received them.
+    pub fn recorded(recording: &std::path::Path, action: &str) -> Vec<RecordedRequest> {
+        use base64::Engine as _;
+        let text = std::fs::read_to_string(recording).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+                let body = entry["body"].as_str().unwrap_or("");
+                let body = if entry["body_encoded"] == true {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .expect("base64 body")
+                } else {
+                    body.as_bytes().to_vec()
+                };
+                RecordedRequest {
+                    headers: entry["headers"].as_object().cloned().unwrap_or_default(),
+                    params: url::form_urlencoded::parse(&body).into_owned().collect(),
+                }
+            })
+            .filter(|r| r.param("Action") == Some(action))
+            .collect()
+    }
+}
+
+/// The AWS CLI (v1, from PyPI) of the test venv, run by the venv's Python (a venv copied from
+/// another checkout keeps the original's path in its scripts' `#!` lines), with `env` and a
+/// clean AWS environment and a private HOME (the CLI caches assumed-role credentials in
+/// ~/.aws/cli/cache, which would outlive the moto that issued them).
+pub fn aws_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let python = python_with_botocore();
+    let script = python.parent().unwrap().join("aws");
+    assert!(
+        script.exists(),
+        "no AWS CLI at {} (./scripts/test.sh installs awscli)",
+        script.display()
+    );
+    let mut command = Command::new(&python);
+    command.arg(script).args(args);
+    for name in [
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_STS",
+    ] {
+        command.env_remove(name);
+    }
+    let home = tempfile::tempdir().unwrap();
+    command.env("HOME", home.path());
+    command.env("AWS_EC2_METADATA_DISABLED", "true");
+    command.envs(env.iter().copied());
+    super::run_bounded(&mut command, Duration::from_secs(120))
+}

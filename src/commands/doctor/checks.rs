@@ -21,10 +21,30 @@ pub(super) fn validity(cert: &Certificate, now: OffsetDateTime) -> Check {
         crate::support::timestamp::iso8601(cert.not_after),
         left.whole_days()
     );
-    if left < time::Duration::days(30) {
-        return Check::pass("validity", format!("{detail}; renew it soon"));
-    }
     Check::pass("validity", detail)
+}
+
+/// With the renewal flags: when the certificate is due. Without them: a warning when it expires
+/// within 30 days, else nothing to report.
+pub(super) fn renewal(
+    cert: &Certificate,
+    renewal: Option<&crate::settings::renewal::RenewalSettings>,
+    now: OffsetDateTime,
+) -> Option<Check> {
+    use crate::enrollment::renew;
+    let Some(renewal) = renewal else {
+        return renew::expiry_warning(cert, now).map(|warning| Check::warn("renewal", warning));
+    };
+    let due = renew::renew_at(cert, renewal.before);
+    let when = crate::support::timestamp::iso8601(due);
+    Some(Check::pass(
+        "renewal",
+        if due <= now {
+            format!("due now (since {when}): serve, update and renew run --renew-command")
+        } else {
+            format!("due from {when}, when serve, update or renew run --renew-command")
+        },
+    ))
 }
 
 /// The certificate is what Roles Anywhere accepts: a v3 end-entity certificate for signing.

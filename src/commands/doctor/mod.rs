@@ -75,9 +75,17 @@ pub fn run(args: &DoctorArgs) -> Report {
         Loaded::LeafOnly(leaf, chain) => (Some(leaf), chain.as_deref()),
         Loaded::Nothing => (None, Ok(&[][..])),
     };
+    let renewal = match &settings {
+        Ok(settings) => super::from_cli::renewal(&args.renewal, &settings.identity),
+        Err(_) => Ok(None),
+    };
     match leaf {
         Some(cert) => {
             checks.push(checks::validity(cert, now));
+            match &renewal {
+                Ok(renewal) => checks.extend(checks::renewal(cert, renewal.as_ref(), now)),
+                Err(e) => checks.push(Check::fail("renewal", e)),
+            }
             checks.push(checks::profile(cert));
             checks.push(match chain {
                 Ok(chain) => checks::chain(args.trust_anchor_ca.as_deref(), cert, chain, now),
@@ -161,15 +169,20 @@ pub fn run(args: &DoctorArgs) -> Report {
         // its password or PIN.
         let role_arn = inputs.role_arn.clone();
         let inputs_region = inputs.region.clone();
-        let fetched = match (loaded, endpoint) {
+        let prepared = match (loaded, endpoint) {
             (Loaded::Identity(identity), Some(endpoint)) => {
-                Prepared::new(inputs, Arc::new(identity), endpoint, now).fetch(&settings.client)
+                Some(Prepared::new(inputs, Arc::new(identity), endpoint, now))
             }
-            _ => Err(Error::Internal(
+            _ => None,
+        };
+        let fetched = match &prepared {
+            Some(prepared) => prepared.fetch(&settings.client),
+            None => Err(Error::Internal(
                 "no identity or endpoint to call with".into(),
             )),
         };
         let region = inputs_region;
+        let chains = prepared.as_ref().is_some_and(|p| p.inputs.chain.is_some());
         match fetched {
             Ok((credentials, info)) => {
                 checks.push(Check::pass(
@@ -184,13 +197,21 @@ pub fn run(args: &DoctorArgs) -> Report {
                     &runtime,
                     &credentials,
                     &region,
-                    args.sts_endpoint.as_deref(),
+                    args.credentials.chain.sts_endpoint.as_deref(),
                     &settings.client,
                 ));
+                if let Some(prepared) = prepared
+                    && chains
+                {
+                    checks.push(chain_check(&runtime, prepared, &settings, credentials));
+                }
             }
             Err(e) => {
                 checks.push(Check::fail("CreateSession", &e));
                 checks.push(Check::skipped("identity", "CreateSession failed"));
+                if chains {
+                    checks.push(Check::skipped("assume role", "CreateSession failed"));
+                }
             }
         }
     }
@@ -226,6 +247,36 @@ fn identity_check(
             "check --sts-endpoint / AWS_ENDPOINT_URL_STS, the network and proxies, and that the STS endpoint's CA is trusted (AWS_CA_BUNDLE)",
             e.class(),
         ),
+    }
+}
+
+/// With `--assume-role-arn`: sts:AssumeRole with the CreateSession credentials, then
+/// sts:GetCallerIdentity with the chained ones, so the user sees the role they chain into.
+fn chain_check(
+    runtime: &tokio::runtime::Runtime,
+    mut prepared: Prepared,
+    settings: &CredentialSettings,
+    source: Credentials,
+) -> Check {
+    let region = prepared.inputs.region.clone();
+    let chained = prepared::resolve_sts_endpoint(settings, &prepared.inputs).and_then(|sts| {
+        prepared.sts_endpoint = sts.clone();
+        let endpoint = sts.ok_or_else(|| Error::Internal("no STS endpoint to call".into()))?;
+        let chained = prepared.chain(&settings.client, source)?;
+        let client = StsClient::new(endpoint, &region, &settings.client)?;
+        let identity = runtime.block_on(client.get_caller_identity(&chained))?;
+        Ok((chained, identity))
+    });
+    match chained {
+        Ok((chained, identity)) => Check::pass(
+            "assume role",
+            format!(
+                "chained into {} until {}",
+                identity.arn,
+                crate::support::timestamp::iso8601(chained.expiration)
+            ),
+        ),
+        Err(e) => Check::fail("assume role", &e),
     }
 }
 

@@ -16,6 +16,8 @@ pub enum Status {
     Fail,
     /// Not run because a check it depends on failed.
     Skipped,
+    /// Passed, with something to act on soon (the exit code stays 0).
+    Warn,
 }
 
 /// One check's outcome.
@@ -82,6 +84,17 @@ impl Check {
         self
     }
 
+    pub(super) fn warn(check: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            check,
+            status: Status::Warn,
+            detail: pin_values(&detail.into()),
+            advice: None,
+            identity: None,
+            class: None,
+        }
+    }
+
     pub(super) fn skipped(check: &'static str, because: &str) -> Check {
         Check {
             check,
@@ -105,7 +118,7 @@ impl Report {
     pub fn exit_code(&self) -> i32 {
         self.checks
             .iter()
-            .find(|c| c.status != Status::Pass)
+            .find(|c| !matches!(c.status, Status::Pass | Status::Warn))
             .map_or(0, |c| {
                 c.class.map_or(ExitClass::BadInput.code(), ExitClass::code)
             })
@@ -119,6 +132,7 @@ impl Report {
                 Status::Pass => "✔",
                 Status::Fail => "✘",
                 Status::Skipped => "–",
+                Status::Warn => "!",
             };
             out.push_str(&format!("{mark} {}: {}", check.check, check.detail));
             if let Some(advice) = &check.advice {
