@@ -2,7 +2,10 @@
 //! the background and hands each new set to a sink, until SIGTERM or SIGINT.
 
 mod kept_identity;
+mod kept_source;
 pub mod refresher;
+mod renewer;
+pub mod schedule;
 pub mod sd_notify;
 pub mod serve;
 mod signal;
@@ -12,7 +15,9 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::session::prepared;
 use crate::settings::credentials::CredentialSettings;
+use crate::settings::renewal::RenewalSettings;
 use kept_identity::KeptIdentity;
+use kept_source::KeptSource;
 use refresher::{Progress, RefreshPolicy};
 
 /// Where fresh credentials go, who hears how the refresher is doing, and what systemd is told
@@ -50,9 +55,13 @@ fn one_line(text: &str) -> String {
 /// Refreshes credentials for `settings` into `sink` until SIGTERM/SIGINT, or until the first
 /// refresh shows the configuration is wrong (then its error). `start` runs first, inside the
 /// runtime (serve starts its listeners there). The identity is loaded once and kept between
-/// refreshes while the files it comes from do not change.
+/// refreshes while the files it comes from do not change. With `renewal`, the certificate is
+/// renewed in the background when it falls due. A role chain (`--assume-role-arn`) is refreshed
+/// from the kept CreateSession credentials while they are valid: one AssumeRole, no
+/// CreateSession.
 pub(crate) fn run<D, R>(
     settings: CredentialSettings,
+    renewal: Option<RenewalSettings>,
     sink: Sink<D, R>,
     start: impl AsyncFnOnce() -> Result<()>,
 ) -> Result<()>
@@ -68,10 +77,38 @@ where
         let _context = runtime.enter();
         signal::shutdown()?
     };
-    let mut kept = KeptIdentity::default();
+    let settings = std::sync::Arc::new(settings);
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(KeptIdentity::new(renewal.is_some())));
+    let policy = RefreshPolicy::from_env();
+    let renewer = match renewal {
+        Some(renewal) => Some(renewer::spawn(
+            settings.clone(),
+            renewal,
+            kept.clone(),
+            renewer::retry_policy(&policy),
+        )?),
+        None => None,
+    };
+    let poke = renewer.clone();
+    let mut source = KeptSource::default();
     let fetch = move || {
-        let prepared = prepared::prepare(&settings, |spec| kept.get(spec))?;
-        Ok(prepared.fetch(&settings.client)?.0)
+        // Before each refresh: the renewer checks whether the certificate fell due.
+        if let Some(renewer) = &poke {
+            renewer.poke();
+        }
+        let prepared = prepared::prepare(&settings, |spec| {
+            kept.lock()
+                .map_err(|_| Error::Internal("the kept identity's lock is poisoned".into()))?
+                .get(spec)
+        })?;
+        if prepared.inputs.chain.is_none() {
+            return Ok(prepared.fetch(&settings.client)?.0);
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let from = source.get(now, || Ok(prepared.fetch(&settings.client)?.0))?;
+        prepared.chain(&settings.client, from).inspect_err(|error| {
+            source.forget_if_refused(error);
+        })
     };
     let Sink {
         mut deliver,
@@ -109,11 +146,14 @@ where
         report(progress);
     };
     sd_notify::notify(&waiting_status(None));
-    let mut running = refresher::spawn(fetch, deliver, report, RefreshPolicy::from_env())?;
+    let mut running = refresher::spawn(fetch, deliver, report, policy)?;
     let result = runtime.block_on(async {
         start().await?;
         refresher::until_shutdown_or_fatal(shutdown, &mut running.fatal).await
     });
+    if let Some(renewer) = renewer {
+        renewer.stop();
+    }
     running.stop_and_wind_down();
     sd_notify::notify("STOPPING=1");
     result

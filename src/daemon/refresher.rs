@@ -7,98 +7,14 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::schedule::Last;
+pub use super::schedule::RefreshPolicy;
 use crate::credentials::Credentials;
 use crate::error::{Error, ExitClass, Result};
-
-/// Test-only: refresh after exactly this fraction of the lifetime (e.g. `0.003`), with retry
-/// waits of at most 2 s, so tests see refreshes within seconds. Never set it in production.
-pub const TEST_REFRESH_FRACTION_ENV: &str = "RAH_TEST_REFRESH_FRACTION";
 
 /// Credentials expiring sooner than this after they arrive are refused as unusable: a host
 /// clock far off or an endpoint handing out stale credentials, never something to serve.
 const MIN_FRESH_VALIDITY: Duration = Duration::from_secs(30);
-
-/// When to refresh, and how to wait after a failure.
-#[derive(Debug, Clone)]
-pub struct RefreshPolicy {
-    /// Refresh at a uniformly random point in this fraction range of the lifetime.
-    pub earliest_fraction: f64,
-    /// See `earliest_fraction`.
-    pub latest_fraction: f64,
-    /// But no later than this before expiry: the SDKs start their own refresh 15 minutes out,
-    /// and we want fresh credentials in place before any SDK asks.
-    pub margin_before_expiry: Duration,
-    /// Never sooner than this after a success (a short lifetime must not make us spin).
-    pub shortest_wait: Duration,
-    /// The first retry's wait after a failure, doubled each time.
-    pub retry_base: Duration,
-    /// The longest wait between retries.
-    pub retry_max: Duration,
-    /// Test-only override (see [`TEST_REFRESH_FRACTION_ENV`]).
-    pub fixed_fraction: Option<f64>,
-}
-
-impl Default for RefreshPolicy {
-    fn default() -> Self {
-        RefreshPolicy {
-            earliest_fraction: 0.5,
-            latest_fraction: 0.7,
-            margin_before_expiry: Duration::from_secs(20 * 60),
-            shortest_wait: Duration::from_secs(60),
-            retry_base: Duration::from_secs(1),
-            retry_max: Duration::from_secs(60),
-            fixed_fraction: None,
-        }
-    }
-}
-
-impl RefreshPolicy {
-    /// The default policy, or the test-only accelerated one when the environment asks for it.
-    pub fn from_env() -> RefreshPolicy {
-        let fixed = std::env::var(TEST_REFRESH_FRACTION_ENV)
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|f| *f > 0.0 && *f < 1.0);
-        match fixed {
-            Some(fraction) => {
-                tracing::warn!(
-                    "{TEST_REFRESH_FRACTION_ENV}={fraction}: accelerated refresh for tests"
-                );
-                RefreshPolicy {
-                    fixed_fraction: Some(fraction),
-                    retry_base: Duration::from_millis(200),
-                    retry_max: Duration::from_secs(2),
-                    ..RefreshPolicy::default()
-                }
-            }
-            None => RefreshPolicy::default(),
-        }
-    }
-
-    /// How long to wait after receiving credentials valid for `lifetime`; `random` in [0, 1).
-    pub fn refresh_delay(&self, lifetime: Duration, random: f64) -> Duration {
-        if let Some(fraction) = self.fixed_fraction {
-            return lifetime.mul_f64(fraction);
-        }
-        let span = self.latest_fraction - self.earliest_fraction;
-        let jittered = lifetime.mul_f64(self.earliest_fraction + span * random.clamp(0.0, 1.0));
-        let latest = lifetime.saturating_sub(self.margin_before_expiry);
-        // With lifetimes under 40 minutes the margin cannot be met; refresh after a quarter of
-        // the lifetime then, but never in a tight loop.
-        let floor = (lifetime / 4).max(self.shortest_wait).min(jittered);
-        jittered.min(latest).max(floor)
-    }
-
-    /// The wait before retry number `failures` (1-based): exponential, capped, equal jitter
-    /// (never zero, so a failing endpoint is never hammered).
-    pub fn retry_delay(&self, failures: u32, random: f64) -> Duration {
-        let cap = self
-            .retry_base
-            .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
-            .min(self.retry_max);
-        cap / 2 + (cap / 2).mul_f64(random.clamp(0.0, 1.0))
-    }
-}
 
 /// A stop signal the refresher's waits wake up for.
 #[derive(Default)]
@@ -130,8 +46,11 @@ impl Stop {
     }
 }
 
-/// Fetches once and checks the credentials are worth handing on; returns their lifetime.
-fn fetch_usable(fetch: &mut dyn FnMut() -> Result<Credentials>) -> Result<(Credentials, Duration)> {
+/// Fetches once and checks the credentials are worth handing on; returns them with the time the
+/// fetch was asked.
+fn fetch_usable(
+    fetch: &mut dyn FnMut() -> Result<Credentials>,
+) -> Result<(Credentials, OffsetDateTime)> {
     let asked_at = OffsetDateTime::now_utc();
     let credentials = fetch()?;
     let lifetime = credentials.expiration - asked_at;
@@ -142,7 +61,7 @@ fn fetch_usable(fetch: &mut dyn FnMut() -> Result<Credentials>) -> Result<(Crede
             crate::support::timestamp::iso8601(credentials.expiration)
         )));
     }
-    Ok((credentials, lifetime))
+    Ok((credentials, asked_at))
 }
 
 /// What the refresher is doing, for whoever answers while it works (serve's waiting requests,
@@ -169,18 +88,35 @@ pub fn run(
 ) -> Result<()> {
     let mut failures: u32 = 0;
     let mut delivered_once = false;
+    // The expiry of the credentials delivered last, and whether the next success is a scheduled
+    // refresh (anything but the first fetch: a success ending a run of failures resumes the
+    // schedule, see daemon::schedule): both steer the schedule.
+    let mut held_expiry: Option<OffsetDateTime> = None;
+    let mut scheduled = false;
     while !stop.is_stopped() {
         report(Progress::Fetching);
-        let outcome = fetch_usable(fetch).and_then(|(credentials, lifetime)| {
+        let outcome = fetch_usable(fetch).and_then(|(credentials, asked_at)| {
             let expiration = credentials.expiration;
             deliver(credentials)?;
-            Ok((expiration, lifetime))
+            Ok((expiration, asked_at))
         });
         let wait = match outcome {
-            Ok((expiration, lifetime)) => {
+            Ok((expiration, asked_at)) => {
+                let last = if scheduled {
+                    Last::Refreshed
+                } else {
+                    Last::Recovered
+                };
                 failures = 0;
                 delivered_once = true;
-                let wait = policy.refresh_delay(lifetime, crate::support::random::fraction());
+                scheduled = true;
+                held_expiry = Some(expiration);
+                let wait = policy.next_wait(
+                    asked_at,
+                    Some(expiration),
+                    last,
+                    crate::support::random::fraction(),
+                );
                 tracing::info!(
                     expiration = %crate::support::timestamp::iso8601(expiration),
                     next_refresh_in_s = wait.as_secs(),
@@ -196,7 +132,12 @@ pub fn run(
                     return Err(error);
                 }
                 failures = failures.saturating_add(1);
-                let wait = policy.retry_delay(failures, crate::support::random::fraction());
+                let wait = policy.next_wait(
+                    OffsetDateTime::now_utc(),
+                    held_expiry,
+                    Last::Failed(failures),
+                    crate::support::random::fraction(),
+                );
                 tracing::warn!(
                     failures,
                     retry_in_ms = wait.as_millis() as u64,
@@ -313,37 +254,6 @@ mod tests {
     }
 
     #[test]
-    fn refreshes_at_half_to_seventy_percent_and_twenty_minutes_before_expiry() {
-        let policy = RefreshPolicy::default();
-        let hour = Duration::from_secs(3600);
-        assert_eq!(policy.refresh_delay(hour, 0.0), Duration::from_secs(1800));
-        // 70% would be 42 minutes, later than 20 minutes before expiry.
-        assert_eq!(policy.refresh_delay(hour, 1.0), Duration::from_secs(2400));
-        let twelve_hours = Duration::from_secs(43200);
-        assert_eq!(
-            policy.refresh_delay(twelve_hours, 1.0),
-            twelve_hours.mul_f64(0.7)
-        );
-        // 15-minute sessions: a quarter of the lifetime, not an immediate loop.
-        let short = Duration::from_secs(900);
-        assert_eq!(policy.refresh_delay(short, 0.5), Duration::from_secs(225));
-        for random in [0.0, 0.3, 0.99] {
-            let d = policy.refresh_delay(hour, random);
-            assert!(d >= Duration::from_secs(1800) && d <= Duration::from_secs(2400));
-        }
-    }
-
-    #[test]
-    fn retry_waits_grow_with_jitter_and_are_capped() {
-        let policy = RefreshPolicy::default();
-        assert_eq!(policy.retry_delay(1, 0.0), Duration::from_millis(500));
-        assert_eq!(policy.retry_delay(1, 1.0), Duration::from_secs(1));
-        assert_eq!(policy.retry_delay(3, 1.0), Duration::from_secs(4));
-        assert_eq!(policy.retry_delay(30, 1.0), Duration::from_secs(60));
-        assert!(policy.retry_delay(30, 0.0) >= Duration::from_secs(30));
-    }
-
-    #[test]
     fn a_bad_configuration_ends_it_but_service_failures_are_retried() {
         let stop = Stop::default();
         let mut fetch = || Err(Error::bad_input("--certificate x", "no such file"));
@@ -361,6 +271,7 @@ mod tests {
         let policy = RefreshPolicy {
             retry_base: Duration::from_millis(1),
             retry_max: Duration::from_millis(2),
+            retry_max_while_valid: Duration::from_millis(2),
             ..RefreshPolicy::default()
         };
         let stop = Arc::new(Stop::default());

@@ -13,9 +13,15 @@ pub fn notify(state: &str) {
     }
 }
 
+/// How long one notification may wait for room in the receiver's queue (a datagram socket's
+/// queue holds about 10): a reader that stops reading delays the refresher this long per
+/// notification and drops the notification, instead of stopping the refresher for good.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(200);
+
 fn send(socket_path: &std::ffi::OsStr, state: &str) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt as _;
     let socket = UnixDatagram::unbound()?;
+    socket.set_write_timeout(Some(SEND_TIMEOUT))?;
     let bytes = socket_path.as_bytes();
     // '@' names a socket in Linux's abstract namespace.
     if let Some(abstract_name) = bytes.strip_prefix(b"@") {
@@ -51,5 +57,28 @@ mod tests {
         let mut buf = [0u8; 64];
         let n = receiver.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"READY=1");
+    }
+
+    /// Found by the outage campaign: the refresher reports every failure, and once a reader
+    /// that does not read had 10 datagrams queued, the next send blocked forever, and with it
+    /// every refresh.
+    #[test]
+    fn a_reader_that_stops_reading_never_blocks_the_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let _receiver = UnixDatagram::bind(&path).unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let sender = std::thread::spawn(move || {
+            let results: Vec<bool> = (0..15)
+                .map(|i| send(path.as_os_str(), &format!("STATUS=failure {i}")).is_ok())
+                .collect();
+            done.send(results).unwrap();
+        });
+        let results = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the sends returned");
+        sender.join().unwrap();
+        assert!(results[..5].iter().all(|ok| *ok), "{results:?}");
+        assert!(!results[14], "the queue is full: the last one is dropped");
     }
 }

@@ -14,6 +14,9 @@ pub fn run(settings: UpdateSettings) -> Result<()> {
     let path = credentials_file::default_path()?;
     let profile = settings.profile;
     if settings.once {
+        if let Some(renewal) = &settings.renewal {
+            renew_once(&settings.credentials.identity, renewal);
+        }
         let (credentials, _) = crate::credentials::one_shot::fetch(&settings.credentials)?;
         return credentials_file::write_profile(&path, &profile, &credentials);
     }
@@ -29,5 +32,33 @@ pub fn run(settings: UpdateSettings) -> Result<()> {
         report: |_: super::refresher::Progress<'_>| {},
         ready_status: "credentials file current",
     };
-    super::run(settings.credentials, sink, async || Ok(()))
+    super::run(
+        settings.credentials,
+        settings.renewal,
+        sink,
+        async || Ok(()),
+    )
+}
+
+/// `update --once` with renewal: renews first when due; a failure is logged and the current
+/// certificate used, as the long-running update does.
+fn renew_once(
+    spec: &crate::settings::identity::IdentitySpec,
+    renewal: &crate::settings::renewal::RenewalSettings,
+) {
+    let outcome = crate::enrollment::renew::renew_if_due(
+        spec,
+        renewal,
+        &mut || crate::identity::load(spec).map(std::sync::Arc::new),
+        time::OffsetDateTime::now_utc(),
+    );
+    match outcome {
+        Ok(crate::enrollment::renew::Outcome::Renewed { serial, .. }) => {
+            tracing::warn!(serial, "the certificate was renewed");
+        }
+        Ok(crate::enrollment::renew::Outcome::NotDue { .. }) => {}
+        Err(error) => tracing::warn!(
+            "renewing the certificate failed; the current certificate is used: {error}"
+        ),
+    }
 }

@@ -138,12 +138,28 @@ impl Endpoint for InProcessEndpoint {
 
 impl InProcessEndpoint {
     pub fn start(pki: &Pki) -> InProcessEndpoint {
-        let config = EndpointConfig::new(
+        InProcessEndpoint::start_with(pki, |_| {})
+    }
+
+    /// Issues credentials that live `life` instead of the session duration asked, so an
+    /// outage longer than the credentials' life takes seconds, not 15 minutes.
+    pub fn start_issuing_for(pki: &Pki, life: Duration) -> InProcessEndpoint {
+        InProcessEndpoint::start_with(pki, |config| {
+            config.answer_fault = AnswerFault::ShortLife {
+                seconds: u32::try_from(life.as_secs()).unwrap(),
+            };
+        })
+    }
+
+    /// Starts it with the default configuration as `configure` changes it.
+    pub fn start_with(pki: &Pki, configure: impl FnOnce(&mut EndpointConfig)) -> InProcessEndpoint {
+        let mut config = EndpointConfig::new(
             pki.root.cert_pem().as_bytes().to_vec(),
             TRUST_ANCHOR_ARN,
             PROFILE_ARN,
             vec![ROLE_ARN.to_string()],
         );
+        configure(&mut config);
         let running = verifier::start(config).expect("start the local endpoint");
         let tls_ca = pki.path(&format!("in-process-tls-ca-{}.pem", next_unique()));
         std::fs::write(&tls_ca, running.tls_ca_pem().expect("throwaway TLS CA")).unwrap();

@@ -85,7 +85,17 @@ impl Swtpm {
 
     /// Stops swtpm and starts it again on the same state and port, as a reboot would.
     pub fn restart(&mut self) {
+        self.stop();
+        self.start_again();
+    }
+
+    /// Stops swtpm (its state stays in the directory); [`Swtpm::start_again`] brings it back.
+    pub fn stop(&mut self) {
         stop_process(self.pid);
+    }
+
+    /// Starts swtpm again on the state and port it had before [`Swtpm::stop`].
+    pub fn start_again(&mut self) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tpm/swtpm-fixture.sh");
         let mut command = Command::new("bash");
         command

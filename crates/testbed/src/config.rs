@@ -52,6 +52,13 @@ pub enum AnswerFault {
         /// `sessionToken`.
         session_token: String,
     },
+    /// Issue credentials that expire this many seconds after the answer, whatever
+    /// `durationSeconds` asked (the service never issues less than 900 s): for tests of what
+    /// clients do when credentials expire, in seconds rather than 15 minutes.
+    ShortLife {
+        /// The credentials' life.
+        seconds: u32,
+    },
     /// A 201 whose body never ends: `declared_length` bytes announced in `Content-Length` (a
     /// chunked body when `None`), sent as JSON whitespace for as long as the client reads.
     EndlessBody {
@@ -66,6 +73,10 @@ impl std::fmt::Debug for AnswerFault {
             AnswerFault::None => f.write_str("None"),
             // The chosen values are test data, but keep them out of logs like real ones.
             AnswerFault::IssueCredentials { .. } => f.write_str("IssueCredentials(<chosen>)"),
+            AnswerFault::ShortLife { seconds } => f
+                .debug_struct("ShortLife")
+                .field("seconds", seconds)
+                .finish(),
             AnswerFault::EndlessBody { declared_length } => f
                 .debug_struct("EndlessBody")
                 .field("declared_length", declared_length)

@@ -148,6 +148,10 @@ async fn handle(
                     shared.push(record);
                     return Ok(endless_response(&request_id, now, declared_length));
                 }
+                let mut grant = grant;
+                if let AnswerFault::ShortLife { seconds } = answer_fault {
+                    grant.duration_seconds = seconds;
+                }
                 response::issue(&grant, now)
                     .and_then(|issued| spoil(issued, &answer_fault))
                     .inspect(|issued| {

@@ -8,6 +8,8 @@
 mod cache;
 mod connections;
 mod documents;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing;
 mod routes;
 mod throttle;
 mod tokens;
@@ -290,7 +292,12 @@ async fn accept_loop(
 /// wrong (then its error, with its exit code).
 pub fn run(settings: ServeSettings) -> Result<()> {
     let inputs = settings.credentials.request.validate()?;
-    let (role_name, account_id) = role_name_and_account(&inputs.role_arn)?;
+    // The role the credentials are for: the chained one, when serve chains into a role.
+    let role_arn = match &inputs.chain {
+        Some(chain) => &chain.role_arn,
+        None => &inputs.role_arn,
+    };
+    let (role_name, account_id) = role_name_and_account(role_arn)?;
     let token = container_token(&settings)?;
     if let Some(path) = &settings.container_token_file {
         crate::support::private_file::write_file_with_mode(
@@ -344,7 +351,7 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         report: move |progress: super::refresher::Progress<'_>| reporting.report(&progress),
         ready_status: "serving credentials",
     };
-    super::run(settings.credentials, sink, start)
+    super::run(settings.credentials, settings.renewal, sink, start)
 }
 
 #[cfg(test)]

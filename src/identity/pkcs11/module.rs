@@ -44,6 +44,17 @@ pub(crate) struct Module {
 }
 
 impl Module {
+    /// Finalises the module and initialises it again (C_Finalize, C_Initialize). A module lists
+    /// the tokens it found at C_Initialize (SoftHSM2 reads its token directory then), so a
+    /// token that went away and came back is seen again only after this. Every session on the
+    /// module ends.
+    pub(crate) fn reinitialize(&self, input: &str) -> Result<()> {
+        tracing::debug!(module = %self.path.display(), "initialising the PKCS#11 module again");
+        // Not initialised (someone finalised it already) is as good as finalised.
+        let _ = self.context.clone().finalize();
+        initialize(&self.context, &self.path, input)
+    }
+
     /// The raw function table, opened on first use (only always-authenticate keys need it).
     pub(crate) fn raw(&self) -> std::result::Result<Arc<raw::RawModule>, String> {
         self.raw
@@ -77,20 +88,7 @@ pub(crate) fn load_module(path: &Path, input: &str) -> Result<Arc<Module>> {
             ),
         )
     })?;
-    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        // Someone in this process initialised it already: its state is ours to share.
-        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => {
-            return Err(Error::bad_input(
-                input,
-                format!(
-                    "the PKCS#11 module {} failed to initialise: {}; check its configuration (SoftHSM2: SOFTHSM2_CONF)",
-                    path.display(),
-                    ck(&e)
-                ),
-            ));
-        }
-    }
+    initialize(&context, path, input)?;
     let module = Arc::new(Module {
         path: path.to_path_buf(),
         context,
@@ -98,6 +96,22 @@ pub(crate) fn load_module(path: &Path, input: &str) -> Result<Arc<Module>> {
     });
     modules.push(module.clone());
     Ok(module)
+}
+
+/// C_Initialize, telling the module it may use the OS's locks.
+fn initialize(context: &Pkcs11, path: &Path, input: &str) -> Result<()> {
+    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        // Someone in this process initialised it already: its state is ours to share.
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Ok(()),
+        Err(e) => Err(Error::bad_input(
+            input,
+            format!(
+                "the PKCS#11 module {} failed to initialise: {}; check its configuration (SoftHSM2: SOFTHSM2_CONF)",
+                path.display(),
+                ck(&e)
+            ),
+        )),
+    }
 }
 
 /// The module to use: `--pkcs11-lib`, else the URI's module-path / module-name, else p11-kit's proxy.

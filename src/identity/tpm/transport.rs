@@ -204,7 +204,10 @@ impl Transport {
 }
 
 /// A byte stream has no message boundaries: read the header, then as many bytes as it says.
-fn stream_transact(stream: &mut (impl Read + Write), command: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn stream_transact(
+    stream: &mut (impl Read + Write),
+    command: &[u8],
+) -> std::io::Result<Vec<u8>> {
     stream.write_all(command)?;
     stream.flush()?;
     let mut header = [0u8; 10];
