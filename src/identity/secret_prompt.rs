@@ -19,14 +19,20 @@ pub const TRIES: usize = 3;
 
 /// Reads a password from the controlling terminal (`/dev/tty`), or says why it cannot.
 pub fn ask(prompt: &str, input: &str, flag: &str) -> Result<Zeroizing<String>> {
-    rpassword::prompt_password(prompt)
-        .map(Zeroizing::new)
-        .map_err(|_| {
-            Error::bad_input(
-                input,
-                format!("needs a password and there is no terminal to ask for it; pass {flag}"),
-            )
-        })
+    // A fuzz target run from a terminal must never stop to wait for a password.
+    #[cfg(feature = "fuzzing")]
+    let answer: std::io::Result<String> = {
+        let _ = prompt;
+        Err(std::io::ErrorKind::NotConnected.into())
+    };
+    #[cfg(not(feature = "fuzzing"))]
+    let answer = rpassword::prompt_password(prompt);
+    answer.map(Zeroizing::new).map_err(|_| {
+        Error::bad_input(
+            input,
+            format!("needs a password and there is no terminal to ask for it; pass {flag}"),
+        )
+    })
 }
 
 /// Tries `attempt` with the password from `source`: once when given, else up to [`TRIES`] times
