@@ -68,11 +68,13 @@ fn key_of(line: &str) -> Option<String> {
 }
 
 /// The file's own line ending: the first one it uses (CRLF, LF, or a bare CR as the SDKs'
-/// universal-newline readers accept), LF for a file with none.
+/// universal-newline readers accept), LF for a file with none. A file that starts with bare CRs
+/// but has LFs too gets LF: a written CR followed by one of its LFs would read as one CRLF,
+/// and a line of the file would disappear.
 fn line_ending(contents: &str) -> &'static str {
     match contents.find(['\r', '\n']) {
         Some(at) if contents[at..].starts_with("\r\n") => "\r\n",
-        Some(at) if contents[at..].starts_with('\r') => "\r",
+        Some(at) if contents[at..].starts_with('\r') && !contents.contains('\n') => "\r",
         _ => "\n",
     }
 }
@@ -123,27 +125,43 @@ pub fn set_profile(contents: &str, profile: &str, credentials: &Credentials) -> 
     let lines = lines_inclusive(contents);
     let mut out = Zeroizing::new(String::with_capacity(contents.len() + 2048));
     let mut written = [false; 3];
+    // A section repeated further down is the same profile to the SDKs (aws-sdk-rust merges
+    // them, the last value winning): its keys are replaced too, and missing keys go to the first.
+    let mut written_here = [false; 3];
     let mut in_target = false;
+    let mut in_first = false;
     let mut section_seen = false;
-    // Indented lines after a replaced key continue its old value: dropped with it.
+    // Indented lines after a replaced key continue its old value: dropped with it. Blank and
+    // comment lines do not end a value (Python's configparser, as botocore reads the file, goes
+    // on reading it after them): they are kept, and the dropping goes on after them.
     let mut skipping_continuation = false;
     // Where the section's content ends (before trailing blank lines), to add missing keys.
     let mut insert_at: Option<usize> = None;
     for line in lines {
         if let Some(name) = section_name(line) {
-            in_target = !section_seen && name == profile;
+            in_target = name == profile;
+            in_first = in_target && !section_seen;
             section_seen |= in_target;
+            written_here = [false; 3];
             skipping_continuation = false;
             out.push_str(line);
-            if in_target {
+            if in_first {
                 insert_at = Some(out.len());
             }
             continue;
         }
         if in_target {
-            let is_continuation =
-                !line.trim().is_empty() && line.starts_with([' ', '\t']) && key_of(line).is_none();
+            let trimmed = line.trim();
+            let is_blank_or_comment =
+                trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';');
+            let is_continuation = !is_blank_or_comment
+                && line.starts_with(char::is_whitespace)
+                && key_of(line).is_none();
             if skipping_continuation && is_continuation {
+                continue;
+            }
+            if skipping_continuation && is_blank_or_comment {
+                out.push_str(line);
                 continue;
             }
             skipping_continuation = false;
@@ -151,16 +169,19 @@ pub fn set_profile(contents: &str, profile: &str, credentials: &Credentials) -> 
                 && let Some(index) = KEYS.iter().position(|k| *k == key)
             {
                 // A repeated key: the first occurrence carries the value, later ones go.
-                if !written[index] {
+                if !written_here[index] {
                     out.push_str(&assignment(index));
+                    written_here[index] = true;
                     written[index] = true;
                 }
                 skipping_continuation = true;
-                insert_at = Some(out.len());
+                if in_first {
+                    insert_at = Some(out.len());
+                }
                 continue;
             }
             out.push_str(line);
-            if !line.trim().is_empty() {
+            if in_first && !line.trim().is_empty() {
                 insert_at = Some(out.len());
             }
             continue;
@@ -190,6 +211,11 @@ pub fn set_profile(contents: &str, profile: &str, credentials: &Credentials) -> 
             out.push_str(&format!("[{profile}]{newline}"));
             out.push_str(&missing);
         }
+    }
+    // Dropping an old value's continuation can leave a bare CR at the end of a CRLF file: it is
+    // completed here as it would be on the next run, so a second run changes nothing.
+    if newline == "\r\n" && out.ends_with('\r') {
+        out.push('\n');
     }
     out
 }
@@ -345,6 +371,75 @@ mod tests {
         }
         assert_eq!(line_ending("a\nb\r\n"), "\n");
         assert_eq!(line_ending(""), "\n");
+    }
+
+    /// Found by the credentials_file fuzz target: in a file that starts with a bare CR and has
+    /// LFs too, a written CR followed by the file's LF read as one CRLF, so a blank line vanished
+    /// and a second run changed the file again.
+    #[test]
+    fn a_file_mixing_bare_crs_and_lfs_keeps_every_line_and_a_second_run_changes_nothing() {
+        let before = "\r[default]\nregion = x\n\n ";
+        let once = set_profile(before, "default", &creds("A"));
+        assert_eq!(
+            once.as_str(),
+            "\r[default]\nregion = x\naws_access_key_id = A\naws_secret_access_key = SECRET\naws_session_token = TOKEN\n\n "
+        );
+        let twice = set_profile(&once, "default", &creds("A"));
+        assert_eq!(twice.as_str(), once.as_str());
+    }
+
+    /// Found by the credentials_file fuzz target: an indented line after a blank or a comment
+    /// line still continues the old value for botocore (Python's configparser), so it goes with
+    /// the value; the blank and comment lines stay.
+    #[test]
+    fn an_old_value_continued_after_a_blank_or_comment_line_is_replaced_whole() {
+        let before =
+            "[default]\naws_session_token = OLD\n\n  more = OLD\n# note\n  more\n\nregion = x\n";
+        let after = set_profile(before, "default", &creds("A"));
+        assert_eq!(
+            after.as_str(),
+            "[default]\naws_session_token = TOKEN\n\n# note\n\nregion = x\naws_access_key_id = A\naws_secret_access_key = SECRET\n"
+        );
+    }
+
+    /// Found by the credentials_file fuzz target: a profile's section repeated further down
+    /// kept its old keys, which SDKs that merge repeated sections read last.
+    #[test]
+    fn a_crlf_file_left_ending_in_a_bare_cr_by_a_dropped_continuation_is_completed_once() {
+        // Found by the credentials_file fuzz target: the dropped " more" line exposed the CR
+        // before it as the file's end, and the next run added an LF.
+        let before = "[edge]\r\naws_access_key_id = X\n \r\r more\n";
+        let once = set_profile(before, "edge", &creds("A"));
+        assert_eq!(
+            once.as_str(),
+            "[edge]\r\naws_access_key_id = A\r\naws_secret_access_key = SECRET\r\naws_session_token = TOKEN\r\n \r\r\n"
+        );
+        let twice = set_profile(&once, "edge", &creds("A"));
+        assert_eq!(twice.as_str(), once.as_str());
+    }
+
+    #[test]
+    fn a_repeated_section_has_its_keys_replaced_too() {
+        let before = "[edge]\nregion = x\n[other]\naws_access_key_id = KEEP\n[edge]\naws_secret_access_key = OLD\naws_secret_access_key = OLDER\n";
+        let after = set_profile(before, "edge", &creds("A"));
+        assert_eq!(
+            after.as_str(),
+            "[edge]\nregion = x\naws_access_key_id = A\naws_session_token = TOKEN\n[other]\naws_access_key_id = KEEP\n[edge]\naws_secret_access_key = SECRET\n"
+        );
+    }
+
+    /// Found by the credentials_file fuzz target: a line indented by other whitespace (a
+    /// vertical tab) continues the old value as a space-indented one does.
+    #[test]
+    fn a_line_indented_by_any_whitespace_continues_the_old_value() {
+        let before = "[default]\naws_access_key_id = OLD\n\u{b}aws_access_key_id = OLDER\n";
+        let after = set_profile(before, "default", &creds("A"));
+        assert!(
+            after.starts_with("[default]\naws_access_key_id = A\naws_secret"),
+            "{:?}",
+            after.as_str()
+        );
+        assert!(!after.contains("OLD"), "{:?}", after.as_str());
     }
 
     #[test]
