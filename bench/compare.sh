@@ -4,6 +4,8 @@
 # gives each command RUNS runs back to back after its warm-up, one command after the other; the ratio
 # is of medians. Peak RSS is the median of 31 runs of /usr/bin/time.
 # Usage: bench/compare.sh BASELINE_BINARY [RUNS]   (default 300 runs)
+# BIN=PATH measures that binary instead of building target/release/rolesanywhere-helper (e.g. the
+# glibc-2.17 build of scripts/package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 baseline=$(realpath "$1")
@@ -14,8 +16,12 @@ if ! command -v hyperfine >/dev/null || [ ! -x /usr/bin/time ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends hyperfine time openssl
 fi
-cargo build --release --quiet
-bin=$PWD/target/release/rolesanywhere-helper
+if [ -n "${BIN:-}" ]; then
+    bin=$(realpath "$BIN")
+else
+    cargo build --release --quiet
+    bin=$PWD/target/release/rolesanywhere-helper
+fi
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh

@@ -40,15 +40,16 @@ fi
 
 # Real AWS SDK clients of our outputs (botocore), an independent ML-DSA implementation
 # (dilithium-py) that checks our signatures, and a real STS implementation (moto in server mode,
-# tests/support/moto.rs) for the calls made with the credentials, in a private virtualenv.
+# tests/support/moto.rs) for the calls made with the credentials, and the AWS CLI (v1, from
+# PyPI: tests/chaining.rs runs it on the chained credentials), in a private virtualenv.
 venv=target/test-venv
-if ! "$venv/bin/python" -c 'import botocore, dilithium_py, moto.server' >/dev/null 2>&1; then
-    echo "test.sh: installing botocore, dilithium-py and moto[server] into $venv" >&2
+if ! "$venv/bin/python" -c 'import botocore, dilithium_py, moto.server, awscli' >/dev/null 2>&1; then
+    echo "test.sh: installing botocore, dilithium-py, moto[server] and awscli into $venv" >&2
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     # python -m pip, not bin/pip: a venv copied from another checkout keeps the original's path
     # in bin/pip's #! line, and would install there.
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        'botocore>=1.34,<2' 'dilithium-py==1.5.1' 'moto[server]>=5.1,<6'
+        'botocore>=1.34,<2' 'dilithium-py==1.5.1' 'moto[server]>=5.1,<6' 'awscli>=1.32,<2'
 fi
 export RAH_TEST_PYTHON="$PWD/$venv/bin/python"
 
@@ -75,3 +76,13 @@ done
 
 # Every crate's tests; benches (bench/run.sh) are measured, not run as tests.
 cargo test --workspace
+
+# Fuzz smoke: every target in fuzz/ for 15 s (bench/fuzz.sh, nightly toolchain, cargo-fuzz),
+# so that a reintroduced crash, timeout or out-of-memory fails here. Long runs: CONTRIBUTING.md.
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
+bench/fuzz.sh 15
+
+# The .deb (docs/install.md): the one glibc-2.17 release build, man pages and completions, cargo
+# deb; then the package checked and installed on this machine (as root), and purged again.
+deb=$(./scripts/package.sh | tail -1)
+./scripts/check-package.sh "$deb"

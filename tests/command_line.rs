@@ -66,7 +66,7 @@ fn mistyped_subcommands_flags_and_values_get_clap_s_suggestion_in_the_one_line_e
             &["credential-proces"][..],
             "rolesanywhere-helper: unrecognized subcommand 'credential-proces' (did you mean 'credential-process'?); see --help",
         ),
-        (&["serv"][..], "(did you mean 'serve'?)"),
+        (&["servee"][..], "(did you mean 'serve'?)"),
         (
             &["credential-process", "--role-ar", "x"][..],
             "unexpected argument '--role-ar' found (did you mean '--role-arn'?); see --help",
