@@ -3,7 +3,7 @@
 //! separated by newlines: trust anchor, profile, role, region, duration, session name, endpoint.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rolesanywhere_helper::settings::{daemon, endpoint, profile, session};
+use rolesanywhere_helper::settings::{arn, daemon, endpoint, profile, session};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -20,14 +20,14 @@ fuzz_target!(|data: &[u8]| {
     let name = (!name.is_empty()).then_some(name);
     if let Ok(inputs) = session::validate(anchor, profile_arn, role, region, duration, name) {
         assert!((900..=43200).contains(&inputs.duration_seconds));
-        assert!(session::is_region_name(&inputs.region));
+        assert!(arn::is_region_name(&inputs.region));
         assert_eq!(
-            session::partition_of_region(&inputs.region),
+            arn::partition_of_region(&inputs.region),
             inputs.trust_anchor.partition
         );
     }
     let _ = session::validate_role_session_name(text);
-    let _ = session::is_known_region(text);
+    let _ = arn::is_known_region(text);
     let _ = endpoint::parse("--endpoint", endpoint_url);
     let _ = endpoint::parse("--endpoint", text);
     let _ = daemon::token_file_mode(text);

@@ -102,7 +102,7 @@ fn warn_once(leaf: &Certificate, inputs: &SessionInputs, now: OffsetDateTime) {
     WARNED.call_once(|| {
         // Well formed (validation refuses typos) but newer than this release, or a typo that
         // happens to be well formed: said, not refused.
-        if !crate::settings::session::is_known_region(&inputs.region) {
+        if !crate::settings::arn::is_known_region(&inputs.region) {
             tracing::warn!(
                 "region {} is not one this release knows; if it is not a new AWS region, check its spelling",
                 inputs.region

@@ -88,7 +88,7 @@ impl ChainSettings {
                 None => Ok(None),
             };
         };
-        let role = super::session::parse_role_arn("--assume-role-arn", role_arn)?;
+        let role = super::arn::parse_role_arn("--assume-role-arn", role_arn)?;
         if role.partition != partition {
             return Err(Error::invalid_argument(
                 "--assume-role-arn",

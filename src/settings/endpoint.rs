@@ -2,7 +2,7 @@
 //! regional endpoint of the region's partition, with FIPS and dual-stack variants.
 
 use crate::error::{Error, Result};
-use crate::settings::session::partition_of_region;
+use crate::settings::arn::partition_of_region;
 
 /// The endpoint settings read from the environment, kept apart so resolution stays pure.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

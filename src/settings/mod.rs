@@ -1,6 +1,7 @@
 //! Validated, typed settings, built once from the command line (and a profile of
 //! `~/.aws/config`) in `commands`: what every later stage reads instead of clap's structs.
 
+pub mod arn;
 pub mod chain;
 pub mod client;
 pub mod credentials;

@@ -49,7 +49,7 @@ pub fn run(args: &DoctorArgs) -> Report {
             format!(
                 "ARNs well formed; region {}{}; session of {} s",
                 inputs.region,
-                if crate::settings::session::is_known_region(&inputs.region) {
+                if crate::settings::arn::is_known_region(&inputs.region) {
                     ""
                 } else {
                     " (not a region this release knows: check its spelling if it is not new)"

@@ -2,8 +2,8 @@
 //! regional endpoint of the region's partition, with the FIPS and dual-stack variants.
 
 use crate::error::Result;
+use crate::settings::arn::partition_of_region;
 use crate::settings::endpoint::{self, Endpoint, EndpointVariables};
-use crate::settings::session::partition_of_region;
 
 /// The STS endpoint settings of the environment, kept apart so resolution stays pure.
 pub type StsEnv = EndpointVariables;
