@@ -5,7 +5,7 @@
 use zeroize::Zeroizing;
 
 use super::connection::{Connection, Failure, choose_target, explain_failure};
-use super::key::TpmKey;
+use super::key::{TpmKey, create_owner_storage_key};
 use super::{Options, Password, TSS2_PEM_LABEL, rc, wire};
 use crate::error::Result;
 use crate::identity::PublicKey;
@@ -73,21 +73,7 @@ fn storage_parent(connection: &mut Connection) -> Result<(u32, Option<u32>), Fai
         Err(Failure::Tpm(_, code)) if code.base() == rc::HANDLE => {}
         Err(other) => return Err(other),
     }
-    let mut parameters = Vec::with_capacity(64);
-    wire::tpm2b(&mut parameters, &[0, 0, 0, 0]); // inSensitive: empty userAuth and data
-    wire::tpm2b(&mut parameters, &wire::OWNER_SRK_TEMPLATE);
-    wire::tpm2b(&mut parameters, &[]); // outsideInfo
-    parameters.extend_from_slice(&0u32.to_be_bytes()); // creationPCR: none
-    let command = wire::command(
-        wire::CC_CREATE_PRIMARY,
-        &[wire::RH_OWNER],
-        Some(b""),
-        &parameters,
-    );
-    let body = connection.execute("TPM2_CreatePrimary", &command)?;
-    let handle = wire::Reader::new(&body)
-        .u32("objectHandle")
-        .map_err(|m| Failure::Malformed("TPM2_CreatePrimary", m.0))?;
+    let handle = create_owner_storage_key(connection)?;
     Ok((wire::RH_OWNER, Some(handle)))
 }
 

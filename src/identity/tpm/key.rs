@@ -189,24 +189,11 @@ impl TpmKey {
         Ok(handle)
     }
 
-    /// TPM2_CreatePrimary of the standard storage key under the owner hierarchy.
+    /// TPM2_CreatePrimary of the standard storage key, counted.
     fn create_storage_key(&self, connection: &mut Connection) -> Result<u32, Failure> {
-        let mut parameters = Vec::with_capacity(64);
-        wire::tpm2b(&mut parameters, &[0, 0, 0, 0]); // inSensitive: empty userAuth and data
-        wire::tpm2b(&mut parameters, &wire::OWNER_SRK_TEMPLATE);
-        wire::tpm2b(&mut parameters, &[]); // outsideInfo
-        parameters.extend_from_slice(&0u32.to_be_bytes()); // creationPCR: none
-        let command = wire::command(
-            wire::CC_CREATE_PRIMARY,
-            &[wire::RH_OWNER],
-            Some(b""),
-            &parameters,
-        );
-        let body = connection.execute("TPM2_CreatePrimary", &command)?;
+        let handle = create_owner_storage_key(connection)?;
         self.primaries.fetch_add(1, Ordering::Relaxed);
-        wire::Reader::new(&body)
-            .u32("objectHandle")
-            .map_err(|m| Failure::Malformed("TPM2_CreatePrimary", m.0))
+        Ok(handle)
     }
 
     /// One TPM2_Sign over `digest`, the signature returned in the form the `Signer` promises.
@@ -339,4 +326,25 @@ pub(crate) fn parse_key_file(
         .map_err(|m| Error::bad_input(input, format!("TPM key file: public part: {}", m.0)))?;
     let (public, scheme) = usable_signing_key(&area, input)?;
     Ok((file, area, public, scheme))
+}
+
+/// TPM2_CreatePrimary of the standard storage key (`OWNER_SRK_TEMPLATE`) under the owner
+/// hierarchy: the parent of keys whose file names no persistent parent, and of new keys when
+/// the TPM has no SRK at `0x81000001`.
+pub(super) fn create_owner_storage_key(connection: &mut Connection) -> Result<u32, Failure> {
+    let mut parameters = Vec::with_capacity(64);
+    wire::tpm2b(&mut parameters, &[0, 0, 0, 0]); // inSensitive: empty userAuth and data
+    wire::tpm2b(&mut parameters, &wire::OWNER_SRK_TEMPLATE);
+    wire::tpm2b(&mut parameters, &[]); // outsideInfo
+    parameters.extend_from_slice(&0u32.to_be_bytes()); // creationPCR: none
+    let command = wire::command(
+        wire::CC_CREATE_PRIMARY,
+        &[wire::RH_OWNER],
+        Some(b""),
+        &parameters,
+    );
+    let body = connection.execute("TPM2_CreatePrimary", &command)?;
+    wire::Reader::new(&body)
+        .u32("objectHandle")
+        .map_err(|m| Failure::Malformed("TPM2_CreatePrimary", m.0))
 }
