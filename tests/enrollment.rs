@@ -12,48 +12,23 @@ use crate::support::*;
 /// A throwaway openssl CA in a private temp dir, issuing Roles Anywhere leaves from requests.
 struct TestCa {
     dir: tempfile::TempDir,
+    ca: OpensslCa,
     serial: std::cell::Cell<u32>,
 }
 
 impl TestCa {
     fn new() -> TestCa {
         let dir = tempfile::Builder::new().prefix("rah-ca").tempdir().unwrap();
-        let path = |n: &str| dir.path().join(n);
-        openssl(
-            &[
-                "req",
-                "-x509",
-                "-new",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=Enrollment Test CA",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign",
-                "-keyout",
-            ],
-            &[&path("ca.key"), Path::new("-out"), &path("ca.pem")],
-        );
-        std::fs::write(
-            path("ext.cnf"),
-            "[ leaf ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n",
-        )
-        .unwrap();
+        let ca = OpensslCa::create(dir.path(), "/CN=Enrollment Test CA", 2);
         TestCa {
             dir,
+            ca,
             serial: std::cell::Cell::new(0x5e11_0000),
         }
     }
 
     fn ca_pem(&self) -> PathBuf {
-        self.dir.path().join("ca.pem")
+        self.ca.cert.clone()
     }
 
     /// Issues a certificate for the request at `csr` (SANs copied), with a fresh serial;
@@ -62,7 +37,6 @@ impl TestCa {
         let serial = self.serial.get() + 1;
         self.serial.set(serial);
         let out = self.dir.path().join(format!("{name}.pem"));
-        let path = |n: &str| self.dir.path().join(n);
         openssl(
             &[
                 "x509",
@@ -80,11 +54,11 @@ impl TestCa {
             &[
                 csr,
                 Path::new("-CA"),
-                &path("ca.pem"),
+                &self.ca.cert,
                 Path::new("-CAkey"),
-                &path("ca.key"),
+                &self.ca.key,
                 Path::new("-extfile"),
-                &path("ext.cnf"),
+                &self.ca.extensions,
                 Path::new("-out"),
                 &out,
             ],

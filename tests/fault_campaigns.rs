@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use crate::support::testbed::KeyKind;
 use crate::support::*;
 
-const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/test-role";
-const LOCAL: &str = "127.0.0.1";
+const ROLE_NAME: &str = "test-role";
 
 /// Credentials the endpoint issues in the outage campaign live this long.
 const LIFE: Duration = Duration::from_secs(40);
@@ -22,33 +21,8 @@ const BACKOFF_STEP: Duration = Duration::from_secs(2);
 
 /// What IMDS answers now: the status and, on success, the access key id and expiry.
 fn imds(port: u16) -> (u16, Option<(String, time::OffsetDateTime)>) {
-    let token = http(
-        (LOCAL, port),
-        "PUT",
-        "/latest/api/token",
-        &[("X-aws-ec2-metadata-token-ttl-seconds", "60")],
-    );
-    assert_eq!(token.status, 200, "{}", token.text());
-    let answer = http(
-        (LOCAL, port),
-        "GET",
-        CREDENTIALS_PATH,
-        &[("X-aws-ec2-metadata-token", &token.text())],
-    );
-    let doc = answer.json();
-    if answer.status != 200 {
-        assert_ne!(doc["Code"], "Success", "{doc}");
-        assert!(doc.get("AccessKeyId").is_none(), "{doc}");
-        return (answer.status, None);
-    }
-    assert_eq!(doc["Code"], "Success", "{doc}");
-    let expiration = time::OffsetDateTime::parse(
-        doc["Expiration"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    let key = doc["AccessKeyId"].as_str().unwrap().to_string();
-    (200, Some((key, expiration)))
+    let (status, _, credentials) = imds_role_credentials(port, ROLE_NAME);
+    (status, credentials)
 }
 
 /// The access key id of `[edge]`, after checking the file is whole: every line of the section

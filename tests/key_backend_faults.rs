@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use crate::support::verifier::AnswerFault;
 use crate::support::*;
 
-const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/test-role";
-const LOCAL: &str = "127.0.0.1";
+const ROLE_NAME: &str = "test-role";
 
 /// Credentials the endpoint issues live this long: longer than the back-end is away, so the
 /// last good ones stay valid throughout.
@@ -26,35 +25,14 @@ const FAILED_REFRESH: &str = "refreshing credentials failed";
 
 /// The access key id IMDS serves now, after checking the answer is a valid "Success".
 fn served_key(port: u16) -> String {
-    let token = http(
-        (LOCAL, port),
-        "PUT",
-        "/latest/api/token",
-        &[("X-aws-ec2-metadata-token-ttl-seconds", "60")],
-    );
-    assert_eq!(token.status, 200, "{}", token.text());
-    let answer = http(
-        (LOCAL, port),
-        "GET",
-        CREDENTIALS_PATH,
-        &[("X-aws-ec2-metadata-token", &token.text())],
-    );
-    let doc = answer.json();
-    assert_eq!(
-        answer.status, 200,
-        "the last good credentials are served: {doc}"
-    );
-    assert_eq!(doc["Code"], "Success", "{doc}");
-    let expiration = time::OffsetDateTime::parse(
-        doc["Expiration"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
+    let (status, doc, credentials) = imds_role_credentials(port, ROLE_NAME);
+    assert_eq!(status, 200, "the last good credentials are served: {doc}");
+    let (key, expiration) = credentials.unwrap();
     assert!(
         expiration > time::OffsetDateTime::now_utc(),
         "never expired credentials: {doc}"
     );
-    doc["AccessKeyId"].as_str().unwrap().to_string()
+    key
 }
 
 /// An endpoint trusting the CA in `ca_pem` and issuing [`LIFE`] credentials.

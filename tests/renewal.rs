@@ -25,34 +25,11 @@ struct Lab {
 impl Lab {
     fn new() -> Lab {
         let pki = Pki::new();
-        let (ca, ca_key, ext) = (pki.path("ca.pem"), pki.path("ca.key"), pki.path("ext.cnf"));
-        openssl(
-            &[
-                "req",
-                "-x509",
-                "-new",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "30",
-                "-subj",
-                "/CN=Renewing CA",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign",
-                "-keyout",
-            ],
-            &[&ca_key, Path::new("-out"), &ca],
-        );
-        std::fs::write(
-            &ext,
-            "[v3_leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
-        )
-        .unwrap();
+        let OpensslCa {
+            cert: ca,
+            key: ca_key,
+            extensions: ext,
+        } = OpensslCa::create(pki.dir.path(), "/CN=Renewing CA", 30);
         let bundle = pki.path("bundle.pem");
         let mut both = std::fs::read(&pki.root_pem).unwrap();
         both.extend(std::fs::read(&ca).unwrap());
@@ -79,7 +56,7 @@ impl Lab {
     /// The renew command: the request on stdin signed by the openssl CA for `days`.
     fn sign_command(&self, days: u32) -> String {
         format!(
-            "openssl x509 -req -CA '{}' -CAkey '{}' -days {days} -extfile '{}' -extensions v3_leaf 2>/dev/null",
+            "openssl x509 -req -CA '{}' -CAkey '{}' -days {days} -extfile '{}' -extensions leaf 2>/dev/null",
             self.ca.display(),
             self.ca_key.display(),
             self.ext.display()

@@ -75,3 +75,44 @@ pub fn http_within(
         body: raw[split + 4..].to_vec(),
     }
 }
+
+/// What serve's IMDS on 127.0.0.1:`port` answers for `role` now, asked as an IMDSv2 client asks
+/// (a session token first): the status, the document, and for a "Success" the access key id and
+/// expiry. Any other status must carry no credentials.
+pub fn imds_role_credentials(
+    port: u16,
+    role: &str,
+) -> (
+    u16,
+    serde_json::Value,
+    Option<(String, time::OffsetDateTime)>,
+) {
+    let at = ("127.0.0.1", port);
+    let token = http(
+        at,
+        "PUT",
+        "/latest/api/token",
+        &[("X-aws-ec2-metadata-token-ttl-seconds", "60")],
+    );
+    assert_eq!(token.status, 200, "{}", token.text());
+    let answer = http(
+        at,
+        "GET",
+        &format!("/latest/meta-data/iam/security-credentials/{role}"),
+        &[("X-aws-ec2-metadata-token", &token.text())],
+    );
+    let doc = answer.json();
+    if answer.status != 200 {
+        assert_ne!(doc["Code"], "Success", "{doc}");
+        assert!(doc.get("AccessKeyId").is_none(), "{doc}");
+        return (answer.status, doc, None);
+    }
+    assert_eq!(doc["Code"], "Success", "{doc}");
+    let expiration = time::OffsetDateTime::parse(
+        doc["Expiration"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let key = doc["AccessKeyId"].as_str().unwrap().to_string();
+    (200, doc, Some((key, expiration)))
+}

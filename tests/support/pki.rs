@@ -1,7 +1,8 @@
 //! A throwaway PKI in a private temp dir: a root CA and leaves written as PEM files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::openssl;
 use super::testbed::{Authority, CertSpec, GeneratedKey, KeyKind};
 
 /// A private temp dir with a root CA (its PEM on disk).
@@ -79,4 +80,55 @@ pub fn renew_leaf(pki: &Pki, leaf: &Leaf, name: &str) {
     let renewed = pki.leaf(name, leaf.key_kind);
     std::fs::rename(&renewed.key, &leaf.key).unwrap();
     std::fs::rename(&renewed.cert, &leaf.cert).unwrap();
+}
+
+/// A CA made by openssl (EC P-256), for tests whose CA is a command (`openssl x509 -req`), as a
+/// user's renew command would be.
+pub struct OpensslCa {
+    /// Its certificate (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// An extensions file whose `[leaf]` section makes a client-authentication leaf.
+    pub extensions: PathBuf,
+}
+
+impl OpensslCa {
+    /// A CA named `subject` (`/CN=…`) valid for `days`, its files in `dir`.
+    pub fn create(dir: &Path, subject: &str, days: u32) -> OpensslCa {
+        let ca = OpensslCa {
+            cert: dir.join("ca.pem"),
+            key: dir.join("ca.key"),
+            extensions: dir.join("ext.cnf"),
+        };
+        let days = days.to_string();
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                &days,
+                "-subj",
+                subject,
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+                "-keyout",
+            ],
+            &[&ca.key, Path::new("-out"), &ca.cert],
+        );
+        std::fs::write(
+            &ca.extensions,
+            "[leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        ca
+    }
 }
