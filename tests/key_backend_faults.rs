@@ -142,48 +142,39 @@ fn away_and_back(
 /// the key again by itself.
 #[test]
 fn swtpm_restarted_under_serve_fails_refreshes_clearly_then_serve_recovers_without_a_restart() {
-    let mut tpm = Swtpm::start(false);
-    let pki = Pki::new();
-    let endpoint = endpoint_trusting(&pki, &tpm.path("pki/ca.pem"));
-    let port = free_port();
-    let mut serve = tpm
-        .command("serve")
-        .endpoint(&endpoint)
-        .args(["--port", &port.to_string(), "--session-duration", "900"])
-        .key_pair(tpm.cert("ec256"), tpm.key("ec256"))
-        .envs(&[TENTH_REFRESH])
-        .spawn();
-    let tpm_cell = std::cell::RefCell::new(&mut tpm);
-    away_and_back(
-        "swtpm",
-        &mut serve,
-        port,
-        &endpoint,
-        || tpm_cell.borrow_mut().stop(),
-        || tpm_cell.borrow_mut().start_again(),
-        "TPM",
-    );
+    swtpm_restarted_under_serve("swtpm", "ec256", None);
 }
 
 /// The same with a key made persistent (`handle:0x81000101`): it survives the restart, since
 /// swtpm keeps its state directory.
 #[test]
 fn swtpm_restarted_under_serve_with_a_persistent_key_recovers_without_a_restart() {
+    swtpm_restarted_under_serve(
+        "swtpm (persistent key)",
+        "persistent",
+        Some("handle:0x81000101"),
+    );
+}
+
+/// `serve` with the swtpm key `name` (its key file, or `handle`), swtpm stopped and started again.
+fn swtpm_restarted_under_serve(what: &str, name: &str, handle: Option<&str>) {
     let mut tpm = Swtpm::start(false);
     let pki = Pki::new();
     let endpoint = endpoint_trusting(&pki, &tpm.path("pki/ca.pem"));
     let port = free_port();
-    let mut serve = tpm
+    let serve = tpm
         .command("serve")
         .endpoint(&endpoint)
         .args(["--port", &port.to_string(), "--session-duration", "900"])
-        .key_pair(tpm.cert("persistent"), "handle:0x81000101")
-        .no_tpm_key_password()
-        .envs(&[TENTH_REFRESH])
-        .spawn();
+        .envs(&[TENTH_REFRESH]);
+    let serve = match handle {
+        Some(handle) => serve.key_pair(tpm.cert(name), handle).no_tpm_key_password(),
+        None => serve.key_pair(tpm.cert(name), tpm.key(name)),
+    };
+    let mut serve = serve.spawn();
     let tpm_cell = std::cell::RefCell::new(&mut tpm);
     away_and_back(
-        "swtpm (persistent key)",
+        what,
         &mut serve,
         port,
         &endpoint,
