@@ -135,22 +135,7 @@ pub fn validate(
 
 /// A role session name is 2 to 64 characters of `[A-Za-z0-9_+=,.@-]`.
 pub fn validate_role_session_name(name: &str) -> Result<()> {
-    let valid_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
-    if !(2..=64).contains(&name.len()) || !valid_chars {
-        // A value far too long is not echoed.
-        let shown = if name.chars().count() > 64 {
-            format!("a name of {} characters", name.chars().count())
-        } else {
-            format!("'{name}'")
-        };
-        return Err(Error::invalid_argument(
-            "--role-session-name",
-            format!("{shown} is invalid; use 2 to 64 characters of letters, digits and _+=,.@-"),
-        ));
-    }
-    Ok(())
+    super::chain::check_session_name("--role-session-name", name)
 }
 
 #[cfg(test)]
