@@ -115,7 +115,18 @@ pub fn resolve(region: &str, explicit: Option<&str>, env: &EndpointEnv) -> Resul
         }
         return Ok(endpoint);
     }
-    let (suffix, dualstack_suffix) = match partition {
+    let service = if env.use_fips {
+        "rolesanywhere-fips"
+    } else {
+        "rolesanywhere"
+    };
+    regional(service, region, env.use_dualstack)
+}
+
+/// The regional endpoint of an AWS service, `https://<service>.<region>.<domain>`, in the domain
+/// of the region's partition (its dual-stack domain when `dualstack`).
+pub fn regional(service: &str, region: &str, dualstack: bool) -> Result<Endpoint> {
+    let (suffix, dualstack_suffix) = match partition_of_region(region) {
         "aws-cn" => ("amazonaws.com.cn", "api.amazonwebservices.com.cn"),
         "aws-iso" => ("c2s.ic.gov", "c2s.ic.gov"),
         "aws-iso-b" => ("sc2s.sgov.gov", "sc2s.sgov.gov"),
@@ -124,16 +135,7 @@ pub fn resolve(region: &str, explicit: Option<&str>, env: &EndpointEnv) -> Resul
         "aws-eusc" => ("amazonaws.eu", "amazonaws.eu"),
         _ => ("amazonaws.com", "api.aws"),
     };
-    let service = if env.use_fips {
-        "rolesanywhere-fips"
-    } else {
-        "rolesanywhere"
-    };
-    let domain = if env.use_dualstack {
-        dualstack_suffix
-    } else {
-        suffix
-    };
+    let domain = if dualstack { dualstack_suffix } else { suffix };
     parse("region", &format!("https://{service}.{region}.{domain}"))
 }
 

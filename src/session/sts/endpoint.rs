@@ -23,28 +23,13 @@ pub fn resolve_endpoint(region: &str, explicit: Option<&str>, env: &StsEnv) -> R
     if let Some((name, url)) = &env.endpoint_url {
         return endpoint::parse(name, url);
     }
-    let partition = partition_of_region(region);
-    let (suffix, dualstack_suffix) = match partition {
-        "aws-cn" => ("amazonaws.com.cn", "api.amazonwebservices.com.cn"),
-        "aws-iso" => ("c2s.ic.gov", "c2s.ic.gov"),
-        "aws-iso-b" => ("sc2s.sgov.gov", "sc2s.sgov.gov"),
-        "aws-iso-e" => ("cloud.adc-e.uk", "cloud.adc-e.uk"),
-        "aws-iso-f" => ("csp.hci.ic.gov", "csp.hci.ic.gov"),
-        "aws-eusc" => ("amazonaws.eu", "amazonaws.eu"),
-        _ => ("amazonaws.com", "api.aws"),
-    };
     // GovCloud's regional STS endpoints are FIPS endpoints already, under the plain name.
-    let service = if env.use_fips && partition != "aws-us-gov" {
+    let service = if env.use_fips && partition_of_region(region) != "aws-us-gov" {
         "sts-fips"
     } else {
         "sts"
     };
-    let domain = if env.use_dualstack {
-        dualstack_suffix
-    } else {
-        suffix
-    };
-    endpoint::parse("region", &format!("https://{service}.{region}.{domain}"))
+    endpoint::regional(service, region, env.use_dualstack)
 }
 
 #[cfg(test)]
