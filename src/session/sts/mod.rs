@@ -52,20 +52,7 @@ impl StsClient {
     /// A client for `endpoint`, signing for `region`, over the TLS settings of `options`.
     pub fn new(endpoint: Endpoint, region: &str, options: &ClientOptions) -> Result<StsClient> {
         let tls = super::tls::client_config(options.no_verify_ssl, options.ca_bundle.as_deref())?;
-        let mut builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .user_agent(super::USER_AGENT)
-            .connect_timeout(options.retry.attempt_timeout)
-            .timeout(options.retry.attempt_timeout)
-            .http1_only()
-            .pool_max_idle_per_host(1);
-        // A loopback endpoint never goes through a proxy; others follow HTTPS_PROXY / NO_PROXY.
-        if endpoint.is_loopback {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))?;
+        let http = super::http_client(tls, &endpoint, &options.retry)?;
         Ok(StsClient {
             http,
             endpoint,
