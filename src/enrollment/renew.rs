@@ -15,6 +15,7 @@ use crate::identity::{Identity, PublicKey, key_file, pkcs12};
 use crate::settings::identity::IdentitySpec;
 use crate::settings::renewal::{RenewalSettings, check_certificate_is_a_file};
 use crate::support::bounded_command::{self, Failure, MAX_STDOUT};
+use crate::support::private_file::FileLock;
 use crate::support::{input_file, replace_file};
 
 /// How the renew command's output is named in errors.
@@ -175,29 +176,19 @@ fn current_leaf(bytes: &[u8], input: &str) -> Result<Certificate> {
 }
 
 /// An exclusive lock (flock) on the certificate file itself, waited for up to `wait`.
-fn lock(path: &Path, input: &str, wait: Duration) -> Result<std::fs::File> {
+fn lock(path: &Path, input: &str, wait: Duration) -> Result<FileLock> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| Error::bad_input(input, format!("cannot open: {e}")))?;
-    let started = std::time::Instant::now();
-    loop {
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(file),
-            Err(rustix::io::Errno::WOULDBLOCK) if started.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                return Err(Error::Unavailable(format!(
-                    "{input}: another renewal has held it for {}s; try again once it is done",
-                    wait.as_secs()
-                )));
-            }
-            Err(e) => return Err(Error::bad_input(input, format!("cannot lock: {e}"))),
-        }
-    }
+    FileLock::wait_for(file, input, wait, || {
+        Error::Unavailable(format!(
+            "{input}: another renewal has held it for {}s; try again once it is done",
+            wait.as_secs()
+        ))
+    })
 }
 
 /// Runs the renew command with `request` on its stdin; the certificates it printed, leaf first.

@@ -24,7 +24,7 @@ pub fn generate_key(spec: &KeyGenerationSpec) -> Result<NewKey> {
     match &spec.destination {
         KeyDestination::File(path) => {
             let input = format!("--out {}", path.display());
-            refuse_existing(path, &input)?;
+            private_file::refuse_existing(path, &input)?;
             let pem = new_pkcs8_pem(spec.key_type)?;
             // Read back by the parser every command uses: the file is known to load.
             let public = key_file::parse(pem.as_bytes(), &input)?
@@ -38,7 +38,7 @@ pub fn generate_key(spec: &KeyGenerationSpec) -> Result<NewKey> {
         }
         KeyDestination::Tpm { out, password } => {
             let input = format!("--out {}", out.display());
-            refuse_existing(out, &input)?;
+            private_file::refuse_existing(out, &input)?;
             let (pem, public) =
                 tpm::create_key(spec.key_type, password.as_ref().map(|p| p.as_str()), &input)?;
             private_file::write_new_private_file(out, pem.as_bytes(), &input)?;
@@ -56,17 +56,6 @@ pub fn generate_key(spec: &KeyGenerationSpec) -> Result<NewKey> {
             })
         }
     }
-}
-
-/// Fails before any work when the file is there already (a symlink included).
-fn refuse_existing(path: &std::path::Path, input: &str) -> Result<()> {
-    if std::fs::symlink_metadata(path).is_ok() {
-        return Err(Error::bad_input(
-            input,
-            "already exists; it is never overwritten: give another path, or move the file away first",
-        ));
-    }
-    Ok(())
 }
 
 /// A new key of `key_type` as unencrypted PKCS#8 PEM, from the OS random source.

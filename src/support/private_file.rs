@@ -53,20 +53,33 @@ impl FileLock {
                 "is not a regular file (a FIFO, device or directory?); remove it",
             ));
         }
+        FileLock::wait_for(file, &input, wait, || {
+            Error::Unavailable(format!(
+                "{input}: another process has held the lock for {}s; if none is running, try again",
+                wait.as_secs()
+            ))
+        })
+    }
+
+    /// Waits up to `wait` for the exclusive lock on `file`, already open; `busy` is the error
+    /// when another process still holds it then.
+    pub fn wait_for(
+        file: std::fs::File,
+        input: &str,
+        wait: Duration,
+        busy: impl FnOnce() -> Error,
+    ) -> Result<FileLock> {
         let started = Instant::now();
         loop {
             match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => return Ok(FileLock { file }),
                 Err(Errno::WOULDBLOCK) => {}
                 Err(error) => {
-                    return Err(Error::bad_input(&input, format!("cannot lock: {error}")));
+                    return Err(Error::bad_input(input, format!("cannot lock: {error}")));
                 }
             }
             if started.elapsed() > wait {
-                return Err(Error::Unavailable(format!(
-                    "{input}: another process has held the lock for {}s; if none is running, try again",
-                    wait.as_secs()
-                )));
+                return Err(busy());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -87,10 +100,7 @@ pub fn ensure_private_parent(path: &Path, input: &str) -> Result<PathBuf> {
 
 /// Creates the directory holding `path` if missing, with `mode`.
 fn ensure_parent(path: &Path, input: &str, mode: u32) -> Result<PathBuf> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let parent = parent_directory(path).to_path_buf();
     if !parent.exists() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -101,6 +111,14 @@ fn ensure_parent(path: &Path, input: &str, mode: u32) -> Result<PathBuf> {
             })?;
     }
     Ok(parent)
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+pub(crate) fn parent_directory(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 /// Refuses a directory that would hold secrets when another user could change what is in it:
@@ -159,10 +177,7 @@ pub fn remove_stale_temp_files(path: &Path) {
     let Some(file_name) = path.file_name() else {
         return;
     };
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = parent_directory(path);
     let prefix = temp_prefix(file_name);
     let prefix = prefix.as_encoded_bytes();
     let Ok(entries) = std::fs::read_dir(parent) else {
@@ -222,8 +237,8 @@ pub fn write_new_private_file(path: &Path, contents: &[u8], input: &str) -> Resu
 }
 
 fn write_file(path: &Path, contents: &[u8], input: &str, mode: u32, replace: bool) -> Result<()> {
-    if !replace && std::fs::symlink_metadata(path).is_ok() {
-        return Err(exists(input));
+    if !replace {
+        refuse_existing(path, input)?;
     }
     if mode & !0o770 != 0 {
         return Err(Error::Internal(format!(
@@ -232,6 +247,43 @@ fn write_file(path: &Path, contents: &[u8], input: &str, mode: u32, replace: boo
     }
     let directory_mode = if mode & 0o040 != 0 { 0o750 } else { 0o700 };
     let parent = ensure_parent(path, input, directory_mode)?;
+    let placement = Placement {
+        mode,
+        owner: None,
+        replace,
+    };
+    write_through_temp_file(path, &parent, contents, placement, input, |e| {
+        if !replace && e.kind() == std::io::ErrorKind::AlreadyExists {
+            return exists(input);
+        }
+        Error::bad_input(input, format!("cannot write: {e}"))
+    })
+}
+
+/// How [`write_through_temp_file`] leaves the file.
+pub(crate) struct Placement {
+    /// Its exact permission bits, whatever the umask.
+    pub(crate) mode: u32,
+    /// Its owner and group, when not this process's.
+    pub(crate) owner: Option<(u32, u32)>,
+    /// Replace `path` (a rename); else `path` must not exist (a hard link, which never
+    /// replaces anything).
+    pub(crate) replace: bool,
+}
+
+/// Writes `contents` to `path` in `parent` through a new temporary file beside it, named
+/// `.<file name>.tmp-<pid>-<12 hex digits>` (what [`remove_stale_temp_files`] clears): owner and
+/// mode set before the contents go in, fsync, into place, fsync of the directory. Readers see
+/// the old file or the new one, never a part. On failure the temporary file is removed and
+/// `failed` turns the I/O error into the caller's.
+pub(crate) fn write_through_temp_file(
+    path: &Path,
+    parent: &Path,
+    contents: &[u8],
+    placement: Placement,
+    input: &str,
+    failed: impl FnOnce(std::io::Error) -> Error,
+) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::bad_input(input, "is not a file path"))?;
@@ -247,27 +299,43 @@ fn write_file(path: &Path, contents: &[u8], input: &str, mode: u32, replace: boo
             .write(true)
             .create_new(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&temp)?;
-        // The umask may have cleared bits, never added them; set exactly the mode anyway (only
-        // once the file is ours, so it is never more open while it is being made).
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        if let Some((uid, gid)) = placement.owner {
+            let metadata = file.metadata()?;
+            if metadata.uid() != uid || metadata.gid() != gid {
+                let uid = rustix::fs::Uid::from_raw(uid);
+                let gid = rustix::fs::Gid::from_raw(gid);
+                rustix::fs::fchown(&file, Some(uid), Some(gid))?;
+            }
+        }
+        // After the owner: chown clears setuid/setgid bits. The umask may have cleared bits,
+        // never added them; the mode is set exactly anyway, and only once the file is ours, so
+        // it is never more open while it is being made.
+        file.set_permissions(std::fs::Permissions::from_mode(placement.mode))?;
         file.write_all(contents)?;
         file.sync_all()?;
-        if replace {
+        if placement.replace {
             std::fs::rename(&temp, path)?;
         } else {
             std::fs::hard_link(&temp, path)?;
             std::fs::remove_file(&temp)?;
         }
         // The rename is durable only once the directory is synced.
-        std::fs::File::open(&parent)?.sync_all()
+        std::fs::File::open(parent)?.sync_all()
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
-        if !replace && e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(exists(input));
-        }
-        return Err(Error::bad_input(input, format!("cannot write: {e}")));
+        return Err(failed(e));
+    }
+    Ok(())
+}
+
+/// Fails when `path` exists (a symlink included): for a file that is never overwritten, checked
+/// before any work is done for it.
+pub fn refuse_existing(path: &Path, input: &str) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(exists(input));
     }
     Ok(())
 }

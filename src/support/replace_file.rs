@@ -2,10 +2,10 @@
 //! the same directory, fsync, rename, fsync of the directory), with the old file's mode and
 //! owner, and its previous contents kept beside it as `FILE.previous`.
 
-use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
+use super::private_file::{Placement, parent_directory, write_through_temp_file};
 use crate::error::{Error, Result};
 
 /// The mode and owner a replacement keeps.
@@ -64,53 +64,27 @@ pub fn replace_keeping_previous(
 /// Writes `contents` to `path` through a temporary file with `keep`'s mode and owner, renamed
 /// over it.
 fn write_atomically(path: &Path, contents: &[u8], keep: Keep, input: &str) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    let placement = Placement {
+        mode: keep.mode,
+        owner: Some((keep.uid, keep.gid)),
+        replace: true,
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::bad_input(input, "is not a file path"))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        hex::encode(crate::support::random::bytes(6)?)
-    ));
-    let temp = parent.join(temp_name);
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&temp)?;
-        let metadata = file.metadata()?;
-        if metadata.uid() != keep.uid || metadata.gid() != keep.gid {
-            let uid = rustix::fs::Uid::from_raw(keep.uid);
-            let gid = rustix::fs::Gid::from_raw(keep.gid);
-            rustix::fs::fchown(&file, Some(uid), Some(gid))?;
-        }
-        // After the owner: chown clears setuid/setgid bits, and the mode is exact whatever the
-        // umask.
-        file.set_permissions(std::fs::Permissions::from_mode(keep.mode))?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(&parent)?.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(Error::bad_input(
-            input,
-            format!(
-                "cannot write {} with the mode and owner of the old file: {e}",
-                path.display()
-            ),
-        ));
-    }
-    Ok(())
+    write_through_temp_file(
+        path,
+        parent_directory(path),
+        contents,
+        placement,
+        input,
+        |e| {
+            Error::bad_input(
+                input,
+                format!(
+                    "cannot write {} with the mode and owner of the old file: {e}",
+                    path.display()
+                ),
+            )
+        },
+    )
 }
 
 #[cfg(test)]
