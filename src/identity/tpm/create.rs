@@ -6,16 +6,13 @@ use zeroize::Zeroizing;
 
 use super::connection::{Connection, Failure, choose_target, explain_failure};
 use super::key::{TpmKey, create_owner_storage_key};
-use super::{Options, Password, TSS2_PEM_LABEL, rc, wire};
+use super::{Options, Password, TSS2_PEM_LABEL, keyfile, rc, wire};
 use crate::error::Result;
 use crate::identity::PublicKey;
-use crate::identity::der::tlv;
 use crate::settings::keys::NewKeyType;
 
 /// Where the TSS2 key-file convention and the common tools persist the storage key.
 const PERSISTENT_SRK: u32 = 0x8100_0001;
-/// OID 2.23.133.10.1.3 (loadable key), DER body.
-const OID_LOADABLE_KEY: [u8; 6] = [0x67, 0x81, 0x05, 0x0a, 0x01, 0x03];
 
 /// Creates a `key_type` signing key in the TPM `TPM_DEVICE` (else the default devices) names,
 /// with `password` (none: the empty one, written as emptyAuth TRUE). Returns the key file's PEM
@@ -47,7 +44,7 @@ pub(crate) fn create_key(
         Err(failure) => return Err(explain_failure(failure, input, &connection.target)),
     };
     drop(connection);
-    let der = key_file_der(parent, password.is_none(), &public, &private);
+    let der = keyfile::encode(parent, password.is_none(), &public, &private);
     let pem = Zeroizing::new(pem::encode_config(
         &pem::Pem::new(TSS2_PEM_LABEL, der.to_vec()),
         pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
@@ -152,25 +149,6 @@ fn signing_template(key_type: NewKeyType) -> Vec<u8> {
     template
 }
 
-/// The `TPMKey` structure (see keyfile.rs) of a loadable key.
-fn key_file_der(
-    parent: u32,
-    empty_auth: bool,
-    public: &[u8],
-    private: &[u8],
-) -> Zeroizing<Vec<u8>> {
-    let mut body = Zeroizing::new(tlv(0x06, &OID_LOADABLE_KEY));
-    if empty_auth {
-        body.extend_from_slice(&tlv(0xa0, &tlv(0x01, &[0xff])));
-    }
-    body.extend_from_slice(&crate::identity::der::unsigned_integer(
-        &parent.to_be_bytes(),
-    ));
-    body.extend_from_slice(&tlv(0x04, public));
-    body.extend_from_slice(&tlv(0x04, private));
-    Zeroizing::new(tlv(0x30, &body))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,8 +166,8 @@ mod tests {
             assert_eq!(area.scheme, wire::ALG_NULL, "{key_type:?}");
         }
         for (parent, empty) in [(wire::RH_OWNER, true), (PERSISTENT_SRK, false)] {
-            let der = key_file_der(parent, empty, &[0, 2, 0xAA, 0xBB], &[0, 1, 0xCC]);
-            let file = super::super::keyfile::parse(&der).unwrap();
+            let der = keyfile::encode(parent, empty, &[0, 2, 0xAA, 0xBB], &[0, 1, 0xCC]);
+            let file = keyfile::parse(&der).unwrap();
             assert_eq!((file.parent, file.empty_auth), (parent, empty));
             assert_eq!(file.public, [0, 2, 0xAA, 0xBB]);
         }

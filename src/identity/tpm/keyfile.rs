@@ -138,6 +138,26 @@ fn unsigned_u32(bytes: &[u8]) -> Option<u32> {
     Some(digits.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)))
 }
 
+/// The DER `TPMKey` of a loadable key under `parent`, as tpm2-openssl writes it: emptyAuth TRUE
+/// when the key has no password, then the TPM2B_PUBLIC and TPM2B_PRIVATE (each with its two
+/// length bytes) that TPM2_Create returned.
+pub(crate) fn encode(
+    parent: u32,
+    empty_auth: bool,
+    public: &[u8],
+    private: &[u8],
+) -> Zeroizing<Vec<u8>> {
+    use crate::identity::der::{tlv, unsigned_integer};
+    let mut body = Zeroizing::new(tlv(0x06, &OID_LOADABLE_KEY));
+    if empty_auth {
+        body.extend_from_slice(&tlv(0xa0, &tlv(0x01, &[0xff])));
+    }
+    body.extend_from_slice(&unsigned_integer(&parent.to_be_bytes()));
+    body.extend_from_slice(&tlv(0x04, public));
+    body.extend_from_slice(&tlv(0x04, private));
+    Zeroizing::new(tlv(0x30, &body))
+}
+
 /// A minimal BER reader: single-byte tags, definite lengths.
 struct Ber<'a> {
     bytes: &'a [u8],
