@@ -17,7 +17,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use super::subject::Subject;
 use crate::error::{Error, Result};
 use crate::identity::certificate::Certificate;
-use crate::identity::{Curve, Digest, MlDsaLevel, PublicKey, Signer};
+use crate::identity::{Curve, Digest, PublicKey, Signer};
 
 /// What a request asks the CA to certify besides the key: the subject and the subject
 /// alternative names (sent as an `extensionRequest` attribute).
@@ -196,7 +196,7 @@ fn signature_algorithm(key: &PublicKey) -> Result<(AlgorithmIdentifierOwned, Dig
             Curve::P521 => ("1.2.840.10045.4.3.4", None, Digest::Sha512),
         },
         // Pure ML-DSA (RFC 9881): the key's own OID, no parameters; the digest is unused.
-        PublicKey::MlDsa { level, .. } => (ml_dsa_oid(*level), None, Digest::Sha256),
+        PublicKey::MlDsa { level, .. } => (level.oid(), None, Digest::Sha256),
     };
     Ok((algorithm(oid, parameters), digest))
 }
@@ -208,35 +208,20 @@ fn subject_public_key_info(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned>
             pkcs1_der.as_slice(),
         ),
         PublicKey::Ec { curve, point } => {
-            let curve_oid = match curve {
-                Curve::P256 => "1.2.840.10045.3.1.7",
-                Curve::P384 => "1.3.132.0.34",
-                Curve::P521 => "1.3.132.0.35",
-            };
-            let named_curve = Any::encode_from(&ObjectIdentifier::new_unwrap(curve_oid))
+            let named_curve = Any::encode_from(&ObjectIdentifier::new_unwrap(curve.oid()))
                 .map_err(|e| Error::Internal(format!("encoding the curve: {e}")))?;
             (
                 algorithm("1.2.840.10045.2.1", Some(named_curve)),
                 point.as_slice(),
             )
         }
-        PublicKey::MlDsa { level, encoded } => {
-            (algorithm(ml_dsa_oid(*level), None), encoded.as_slice())
-        }
+        PublicKey::MlDsa { level, encoded } => (algorithm(level.oid(), None), encoded.as_slice()),
     };
     Ok(SubjectPublicKeyInfoOwned {
         algorithm,
         subject_public_key: BitString::from_bytes(bits)
             .map_err(|e| Error::Internal(format!("encoding the public key: {e}")))?,
     })
-}
-
-fn ml_dsa_oid(level: MlDsaLevel) -> &'static str {
-    match level {
-        MlDsaLevel::L44 => "2.16.840.1.101.3.4.3.17",
-        MlDsaLevel::L65 => "2.16.840.1.101.3.4.3.18",
-        MlDsaLevel::L87 => "2.16.840.1.101.3.4.3.19",
-    }
 }
 
 /// An algorithm identifier from one of the constant OIDs above.

@@ -13,9 +13,6 @@ use crate::support::input_file;
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
 const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";
 const OID_EC: &str = "1.2.840.10045.2.1";
-const OID_P256: &str = "1.2.840.10045.3.1.7";
-const OID_P384: &str = "1.3.132.0.34";
-const OID_P521: &str = "1.3.132.0.35";
 
 /// A private key held in memory; zeroized on drop by the crypto crates.
 pub struct FileKey {
@@ -326,15 +323,13 @@ fn ec_key(
 
 /// Maps a named-curve OID to a supported curve, or names the unsupported one.
 pub fn named_curve(oid: &str, input: &str) -> Result<Curve> {
-    match oid {
-        OID_P256 => Ok(Curve::P256),
-        OID_P384 => Ok(Curve::P384),
-        OID_P521 => Ok(Curve::P521),
-        other => Err(Error::bad_input(
+    match Curve::ALL.into_iter().find(|curve| curve.oid() == oid) {
+        Some(curve) => Ok(curve),
+        None => Err(Error::bad_input(
             input,
             format!(
                 "unsupported curve {}; Roles Anywhere accepts P-256, P-384 and P-521",
-                curve_name(other)
+                curve_name(oid)
             ),
         )),
     }

@@ -17,6 +17,18 @@ pub enum Curve {
 }
 
 impl Curve {
+    /// Every curve.
+    pub const ALL: [Curve; 3] = [Curve::P256, Curve::P384, Curve::P521];
+
+    /// The named-curve OID, dotted.
+    pub fn oid(self) -> &'static str {
+        match self {
+            Curve::P256 => "1.2.840.10045.3.1.7",
+            Curve::P384 => "1.3.132.0.34",
+            Curve::P521 => "1.3.132.0.35",
+        }
+    }
+
     /// `P-256`, `P-384` or `P-521`.
     pub fn name(self) -> &'static str {
         match self {
@@ -48,14 +60,20 @@ impl MlDsaLevel {
         }
     }
 
+    /// The key algorithm OID (pure ML-DSA, RFC 9881), dotted.
+    pub fn oid(self) -> &'static str {
+        match self {
+            MlDsaLevel::L44 => "2.16.840.1.101.3.4.3.17",
+            MlDsaLevel::L65 => "2.16.840.1.101.3.4.3.18",
+            MlDsaLevel::L87 => "2.16.840.1.101.3.4.3.19",
+        }
+    }
+
     /// The level of a key algorithm OID (2.16.840.1.101.3.4.3.17/18/19), if it is ML-DSA.
     pub fn from_oid(oid: &str) -> Option<MlDsaLevel> {
-        match oid {
-            "2.16.840.1.101.3.4.3.17" => Some(MlDsaLevel::L44),
-            "2.16.840.1.101.3.4.3.18" => Some(MlDsaLevel::L65),
-            "2.16.840.1.101.3.4.3.19" => Some(MlDsaLevel::L87),
-            _ => None,
-        }
+        [MlDsaLevel::L44, MlDsaLevel::L65, MlDsaLevel::L87]
+            .into_iter()
+            .find(|level| level.oid() == oid)
     }
 
     /// The size of the encoded public key.
