@@ -10,12 +10,13 @@ use cryptoki::session::Session;
 
 use super::SESSIONS_OPENED;
 use super::errors::token_error;
+use super::keys::{ec_params, normalise_point};
 use super::login::{PinState, log_in};
 use super::module::{load_module, module_location};
 use super::token::{OpenToken, tokens_matching};
 use super::uri::{self, ObjectType, Pkcs11Uri};
 use crate::error::{Error, Result};
-use crate::identity::der::{element, rsa_public_key};
+use crate::identity::der::rsa_public_key;
 use crate::identity::{Curve, PublicKey};
 use crate::settings::keys::NewKeyType;
 
@@ -109,11 +110,11 @@ pub(crate) fn generate_key(
     let (mechanism, mut public_template) = match key_type {
         NewKeyType::EcP256 => (
             Mechanism::EccKeyPairGen,
-            vec![Attribute::EcParams(curve_oid(Curve::P256))],
+            vec![Attribute::EcParams(ec_params(Curve::P256).to_vec())],
         ),
         NewKeyType::EcP384 => (
             Mechanism::EccKeyPairGen,
-            vec![Attribute::EcParams(curve_oid(Curve::P384))],
+            vec![Attribute::EcParams(ec_params(Curve::P384).to_vec())],
         ),
         NewKeyType::Rsa2048 | NewKeyType::Rsa3072 => (
             Mechanism::RsaPkcsKeyPairGen,
@@ -158,15 +159,6 @@ pub(crate) fn generate_key(
     Ok((public, key_uri))
 }
 
-/// CKA_EC_PARAMS: the DER named-curve OID.
-fn curve_oid(curve: Curve) -> Vec<u8> {
-    match curve {
-        Curve::P256 => vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
-        Curve::P384 => vec![0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22],
-        Curve::P521 => vec![0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23],
-    }
-}
-
 /// The new public-key object's key.
 fn read_public(
     session: &Session,
@@ -201,17 +193,15 @@ fn read_public(
     };
     match key_type {
         NewKeyType::EcP256 | NewKeyType::EcP384 => {
-            let raw = point.ok_or_else(malformed)?;
-            // CKA_EC_POINT is the DER OCTET STRING of the point (some tokens give it bare).
-            let point = match element(&raw) {
-                Some((0x04, inner, [])) if inner.first() == Some(&0x04) => inner.to_vec(),
-                _ => raw,
-            };
             let curve = if key_type == NewKeyType::EcP256 {
                 Curve::P256
             } else {
                 Curve::P384
             };
+            // CKA_EC_POINT is the DER OCTET STRING of the point (some tokens give it bare).
+            let point = point
+                .and_then(|raw| normalise_point(curve, &raw))
+                .ok_or_else(malformed)?;
             Ok(PublicKey::Ec { curve, point })
         }
         NewKeyType::Rsa2048 | NewKeyType::Rsa3072 => match (modulus, exponent) {

@@ -92,14 +92,20 @@ pub(crate) fn private_keys_in(
     Ok(keys)
 }
 
+/// A curve's CKA_EC_PARAMS: the DER of its named-curve OID.
+pub(super) fn ec_params(curve: Curve) -> &'static [u8] {
+    match curve {
+        Curve::P256 => &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+        Curve::P384 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22],
+        Curve::P521 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23],
+    }
+}
+
 /// The curve an EC key's CKA_EC_PARAMS (a DER named-curve OID) names.
 fn curve_of(params: &[u8]) -> Option<Curve> {
-    match params {
-        [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07] => Some(Curve::P256),
-        [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22] => Some(Curve::P384),
-        [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23] => Some(Curve::P521),
-        _ => None,
-    }
+    Curve::ALL
+        .into_iter()
+        .find(|curve| ec_params(*curve) == params)
 }
 
 /// An EC private key's public point, from the public-key object or certificate with its CKA_ID.
@@ -147,7 +153,7 @@ fn ec_public(open: &OpenToken, curve: Curve, id: &[u8]) -> Option<PublicKey> {
 
 /// The uncompressed point from CKA_EC_POINT, which tokens give DER-wrapped (an OCTET STRING,
 /// as the standard says) or raw.
-fn normalise_point(curve: Curve, encoded: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn normalise_point(curve: Curve, encoded: &[u8]) -> Option<Vec<u8>> {
     let unwrapped = match encoded {
         [0x04, len, rest @ ..] if *len as usize == rest.len() && *len < 0x80 => rest,
         [0x04, 0x81, len, rest @ ..] if *len as usize == rest.len() => rest,
