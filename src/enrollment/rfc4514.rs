@@ -4,38 +4,32 @@ use crate::error::{Error, Result};
 
 const FLAG: &str = "--subject";
 
+/// The byte offsets of every `separator` in `text` not escaped by a backslash.
+fn unescaped(text: &str, separator: char) -> impl Iterator<Item = usize> + '_ {
+    let mut escaped = false;
+    text.char_indices().filter_map(move |(index, c)| {
+        let found = !escaped && c == separator;
+        escaped = !escaped && c == '\\';
+        found.then_some(index)
+    })
+}
+
 /// Splits at every `separator` not escaped by a backslash.
-pub(crate) fn split_unescaped(text: &str, separator: char) -> Result<Vec<&str>> {
+pub(crate) fn split_unescaped(text: &str, separator: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut start = 0;
-    let mut escaped = false;
-    for (index, c) in text.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == separator {
-            parts.push(&text[start..index]);
-            start = index + 1;
-        }
+    for index in unescaped(text, separator) {
+        parts.push(&text[start..index]);
+        start = index + separator.len_utf8();
     }
     parts.push(&text[start..]);
-    Ok(parts)
+    parts
 }
 
 /// Splits at the first `separator` not escaped by a backslash.
 pub(crate) fn split_once_unescaped(text: &str, separator: char) -> Option<(&str, &str)> {
-    let mut escaped = false;
-    for (index, c) in text.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == separator {
-            return Some((&text[..index], &text[index + 1..]));
-        }
-    }
-    None
+    let index = unescaped(text, separator).next()?;
+    Some((&text[..index], &text[index + separator.len_utf8()..]))
 }
 
 /// An RFC 4514 value, unescaped: `\` before a special character or two hex digits (bytes of

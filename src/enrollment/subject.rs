@@ -120,7 +120,7 @@ impl Subject {
             ));
         }
         let mut rdns = Vec::new();
-        for (index, rdn_text) in split_unescaped(text, ',')?.into_iter().enumerate() {
+        for (index, rdn_text) in split_unescaped(text, ',').into_iter().enumerate() {
             if rdn_text.trim().is_empty() {
                 return Err(Error::invalid_argument(
                     FLAG,
@@ -131,7 +131,7 @@ impl Subject {
                 ));
             }
             let mut rdn = Vec::new();
-            for part in split_unescaped(rdn_text, '+')? {
+            for part in split_unescaped(rdn_text, '+') {
                 rdn.push(parse_attribute(part)?);
             }
             rdns.push(rdn);
