@@ -198,8 +198,7 @@ fn run_command(
     path: &Path,
 ) -> Result<Vec<Certificate>> {
     // The command is the user's CA client, not ours: it inherits none of our secrets.
-    let mut secrets = input_file::taken_environment_names();
-    secrets.extend(input_file::SECRET_VARIABLES.iter().map(|s| s.to_string()));
+    let secrets = input_file::secret_environment_names();
     let env = [(CERTIFICATE_ENV, path.as_os_str())];
     let said = |stderr: &str| match stderr.is_empty() {
         true => "it printed nothing on stderr".to_string(),

@@ -37,12 +37,9 @@ pub fn run(
     for (name, value) in variables(&credentials, &expiration) {
         child_command.env(name, value);
     }
-    // The certificate or key given as `env:NAME` is ours, not the command's.
-    for name in crate::support::input_file::taken_environment_names() {
-        child_command.env_remove(name);
-    }
-    // So are the PKCS#11 PIN and serve's container token.
-    for name in crate::support::input_file::SECRET_VARIABLES {
+    // The certificate or key given as `env:NAME`, the PKCS#11 PIN and serve's container token
+    // are ours, not the command's.
+    for name in crate::support::input_file::secret_environment_names() {
         child_command.env_remove(name);
     }
     // Profiles and static keys in the environment would compete with the credentials given here.

@@ -165,7 +165,7 @@ fn standard_input() -> &'static std::result::Result<Zeroizing<Vec<u8>>, String> 
 }
 
 /// Takes every `env:NAME` value among the command-line arguments, so that each is read once and
-/// no program the helper starts inherits it (see [`taken_environment_names`]). The arguments
+/// no program the helper starts inherits it (see [`secret_environment_names`]). The arguments
 /// after `--` are `exec`'s command's, not ours; one that is not UTF-8 names no variable.
 pub fn take_environment_inputs<I, S>(args: I)
 where
@@ -201,17 +201,22 @@ where
 }
 
 /// Environment variables that hold a secret of ours whatever the command line says: a program the
-/// helper starts (`exec`'s command) never inherits them.
-pub const SECRET_VARIABLES: &[&str] = &["PKCS11_PIN", "ROLESANYWHERE_HELPER_CONTAINER_TOKEN"];
+/// helper starts never inherits them.
+const SECRET_VARIABLES: &[&str] = &["PKCS11_PIN", "ROLESANYWHERE_HELPER_CONTAINER_TOKEN"];
 
-/// The environment variables `env:NAME` inputs were taken from: a child process (`exec`'s
-/// command) must not inherit them.
-pub fn taken_environment_names() -> Vec<String> {
+/// The environment variables a program the helper starts (`exec`'s command, the renew command)
+/// must not inherit: those `env:NAME` inputs were taken from, the PKCS#11 PIN and serve's
+/// container token.
+pub fn secret_environment_names() -> Vec<String> {
     let inputs = match environment_inputs().lock() {
         Ok(inputs) => inputs,
         Err(poisoned) => poisoned.into_inner(),
     };
-    inputs.keys().cloned().collect()
+    inputs
+        .keys()
+        .cloned()
+        .chain(SECRET_VARIABLES.iter().map(|name| name.to_string()))
+        .collect()
 }
 
 /// PEM text as is; anything else is taken as base64 of DER (white space ignored).
