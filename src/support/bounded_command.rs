@@ -114,28 +114,21 @@ pub fn run(
         let bytes = err_receiver.recv_timeout(wait).unwrap_or_default();
         String::from_utf8_lossy(&bytes).trim().to_string()
     };
+    let timed_out = || Failure::TimedOut {
+        limit,
+        stderr: stderr_so_far(Duration::from_millis(200)),
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(_) => {
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
+            // Out of time, or the child cannot be waited for: either way it goes, with its group.
+            _ => {
                 kill_group();
                 let _ = child.wait();
-                return Err(Failure::TimedOut {
-                    limit,
-                    stderr: stderr_so_far(Duration::from_millis(200)),
-                });
+                return Err(timed_out());
             }
         }
-        if started.elapsed() >= limit {
-            kill_group();
-            let _ = child.wait();
-            return Err(Failure::TimedOut {
-                limit,
-                stderr: stderr_so_far(Duration::from_millis(200)),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(10));
     };
     // The shell is gone; what it left running in its group may still hold the pipes open. It
     // gets the rest of the time, then the group is killed.
@@ -144,10 +137,7 @@ pub fn run(
         Ok(stdout) => stdout,
         Err(_) => {
             kill_group();
-            return Err(Failure::TimedOut {
-                limit,
-                stderr: stderr_so_far(Duration::from_millis(200)),
-            });
+            return Err(timed_out());
         }
     };
     let left = limit
