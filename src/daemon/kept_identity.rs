@@ -54,6 +54,19 @@ impl KeptIdentity {
         Ok(identity)
     }
 
+    /// [`KeptIdentity::get`] on the identity the refresher and the renewer share.
+    pub(crate) fn get_shared(
+        shared: &std::sync::Mutex<KeptIdentity>,
+        spec: &IdentitySpec,
+    ) -> Result<Arc<Identity>> {
+        shared
+            .lock()
+            .map_err(|_| {
+                crate::error::Error::Internal("the kept identity's lock is poisoned".into())
+            })?
+            .get(spec)
+    }
+
     /// Warns (once a day) when the certificate expires within 30 days and nothing renews it.
     fn warn_if_expiring(&mut self, identity: &Identity) {
         let now = OffsetDateTime::now_utc();

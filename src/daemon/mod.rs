@@ -96,11 +96,7 @@ where
         if let Some(renewer) = &poke {
             renewer.poke();
         }
-        let prepared = prepared::prepare(&settings, |spec| {
-            kept.lock()
-                .map_err(|_| Error::Internal("the kept identity's lock is poisoned".into()))?
-                .get(spec)
-        })?;
+        let prepared = prepared::prepare(&settings, |spec| KeptIdentity::get_shared(&kept, spec))?;
         if prepared.inputs.chain.is_none() {
             return Ok(prepared.fetch(&settings.client)?.0);
         }

@@ -108,11 +108,7 @@ fn run(
     let mut failures: u32 = 0;
     loop {
         let now = OffsetDateTime::now_utc();
-        let mut identity = || {
-            kept.lock()
-                .map_err(|_| Error::Internal("the kept identity's lock is poisoned".into()))?
-                .get(spec)
-        };
+        let mut identity = || KeptIdentity::get_shared(kept, spec);
         let (wait, pokeable) = match renew::renew_if_due(spec, renewal, &mut identity, now) {
             Ok(Outcome::NotDue { renew_at, .. }) => {
                 failures = 0;

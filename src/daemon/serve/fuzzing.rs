@@ -8,7 +8,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Uri};
 
 use super::cache::CredentialCache;
-use super::routes::{Answer, Document, Peer, Routes};
+use super::routes::{Document, Peer, Routes};
 use crate::credentials::Credentials;
 
 /// What one request got.
@@ -66,22 +66,12 @@ impl Server {
             IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
         };
         let peer = Peer { loopback, ip };
-        let (reply, document) = match self.routes.route(&method, uri.path(), &map, peer) {
-            Answer::Now(reply) => (reply, None),
-            Answer::Credentials(document) => {
-                let current = self
-                    .routes
-                    .cache
-                    .valid_now()
-                    .ok_or_else(|| self.routes.cache.why_none());
-                let name = match document {
-                    Document::Imds => "imds",
-                    Document::ImdsExtended => "imds-extended",
-                    Document::Container => "container",
-                };
-                (Routes::credentials(document, current), Some(name))
-            }
-        };
+        let (reply, document) = self.routes.answer_now(&method, uri.path(), &map, peer);
+        let document = document.map(|document| match document {
+            Document::Imds => "imds",
+            Document::ImdsExtended => "imds-extended",
+            Document::Container => "container",
+        });
         Some(Outcome {
             status: reply.status,
             body: reply.body.to_vec(),

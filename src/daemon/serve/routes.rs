@@ -283,11 +283,26 @@ impl Routes {
         headers: &HeaderMap,
         peer: Peer,
     ) -> Reply {
+        self.answer_now(method, path, headers, peer).0
+    }
+
+    /// As [`Routes::answer`], with the credentials document served, if any.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn answer_now(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: Peer,
+    ) -> (Reply, Option<Document>) {
         match self.route(method, path, headers, peer) {
-            Answer::Now(reply) => reply,
-            Answer::Credentials(document) => Routes::credentials(
-                document,
-                self.cache.valid_now().ok_or_else(|| self.cache.why_none()),
+            Answer::Now(reply) => (reply, None),
+            Answer::Credentials(document) => (
+                Routes::credentials(
+                    document,
+                    self.cache.valid_now().ok_or_else(|| self.cache.why_none()),
+                ),
+                Some(document),
             ),
         }
     }
