@@ -291,23 +291,7 @@ fn token_keys_are_generated_sensitive_and_never_extractable_certified_and_accept
                 "{printed}"
             );
             assert!(!printed.contains("pin-value"), "{printed}");
-            let mut list = Command::new("pkcs11-tool");
-            list.args([
-                "--module",
-                &token.module,
-                "--login",
-                "--pin",
-                PIN,
-                "--list-objects",
-                "--type",
-                "privkey",
-                "--label",
-                &label,
-            ]);
-            token.apply(&mut list);
-            let listed =
-                String::from_utf8_lossy(&run_bounded(&mut list, Duration::from_secs(30)).stdout)
-                    .into_owned();
+            let listed = token.list_objects(&["--type", "privkey", "--label", &label]);
             for attribute in ["never extractable", "sensitive", "sign"] {
                 assert!(
                     listed.contains(attribute),
@@ -367,20 +351,7 @@ fn generate_key_never_overwrites_a_file_or_a_token_object_and_changes_nothing() 
     );
 
     let token = Token::new();
-    let objects = || {
-        let mut list = Command::new("pkcs11-tool");
-        list.args([
-            "--module",
-            &token.module,
-            "--login",
-            "--pin",
-            PIN,
-            "--list-objects",
-        ]);
-        token.apply(&mut list);
-        String::from_utf8_lossy(&run_bounded(&mut list, Duration::from_secs(30)).stdout)
-            .into_owned()
-    };
+    let objects = || token.list_objects(&[]);
     let before = objects();
     let first = token
         .command_with_module("generate-key")

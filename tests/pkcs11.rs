@@ -866,22 +866,7 @@ fn serve_refreshes_many_times_on_one_token_login() {
 
 /// The token's view of a private key (pkcs11-tool --list-objects): its "Access:" line.
 fn private_key_access(token: &Token, label: &str) -> String {
-    let mut command = Command::new("pkcs11-tool");
-    command
-        .args(["--module", &token.module, "--token-label", &token.label])
-        .args([
-            "--login",
-            "--pin",
-            PIN,
-            "--list-objects",
-            "--type",
-            "privkey",
-        ])
-        .env("SOFTHSM2_CONF", &token.conf);
-    token.apply(&mut command);
-    let output = run_bounded(&mut command, Duration::from_secs(30));
-    assert!(output.status.success(), "pkcs11-tool: {}", stderr(&output));
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let text = token.list_objects(&["--type", "privkey"]);
     text.split("Private Key Object")
         .find(|block| {
             block

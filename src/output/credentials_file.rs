@@ -402,12 +402,10 @@ mod tests {
         );
     }
 
-    /// Found by the credentials_file fuzz target: a profile's section repeated further down
-    /// kept its old keys, which SDKs that merge repeated sections read last.
+    /// Found by the credentials_file fuzz target: the dropped " more" line exposed the CR
+    /// before it as the file's end, and the next run added an LF.
     #[test]
     fn a_crlf_file_left_ending_in_a_bare_cr_by_a_dropped_continuation_is_completed_once() {
-        // Found by the credentials_file fuzz target: the dropped " more" line exposed the CR
-        // before it as the file's end, and the next run added an LF.
         let before = "[edge]\r\naws_access_key_id = X\n \r\r more\n";
         let once = set_profile(before, "edge", &creds("A"));
         assert_eq!(
@@ -418,6 +416,8 @@ mod tests {
         assert_eq!(twice.as_str(), once.as_str());
     }
 
+    /// Found by the credentials_file fuzz target: a profile's section repeated further down
+    /// kept its old keys, which SDKs that merge repeated sections read last.
     #[test]
     fn a_repeated_section_has_its_keys_replaced_too() {
         let before = "[edge]\nregion = x\n[other]\naws_access_key_id = KEEP\n[edge]\naws_secret_access_key = OLD\naws_secret_access_key = OLDER\n";

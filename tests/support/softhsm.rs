@@ -94,6 +94,24 @@ impl Token {
         ]
     }
 
+    /// What `pkcs11-tool --login --list-objects` shows of the token (with `filter`: `--type`,
+    /// `--label`, ...), logged in with [`PIN`]: the token's own view of its objects.
+    pub fn list_objects(&self, filter: &[&str]) -> String {
+        let mut command = Command::new("pkcs11-tool");
+        command
+            .args(["--module", &self.module, "--token-label", &self.label])
+            .args(["--login", "--pin", PIN, "--list-objects"])
+            .args(filter);
+        self.apply(&mut command);
+        let output = run_bounded(&mut command, Duration::from_secs(30));
+        assert!(
+            output.status.success(),
+            "pkcs11-tool --list-objects: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// Applies [`Token::env`] to a command.
     pub fn apply(&self, command: &mut Command) {
         for (k, v) in self.env() {
