@@ -269,9 +269,8 @@ fn daemon(
 
 fn issued_serials(endpoint: &LocalEndpoint) -> Vec<String> {
     endpoint
-        .records()
+        .issued()
         .iter()
-        .filter(|r| r["outcome"] == "issued")
         .filter_map(|r| r["serial"].as_str().map(str::to_string))
         .collect()
 }

@@ -103,6 +103,14 @@ impl LocalEndpoint {
             .collect()
     }
 
+    /// The records of the requests it issued credentials for.
+    pub fn issued(&self) -> Vec<serde_json::Value> {
+        self.records()
+            .into_iter()
+            .filter(|r| r["outcome"] == "issued")
+            .collect()
+    }
+
     /// Runs `credential-process` against this endpoint with `leaf_args` and `extra`.
     pub fn credential_process(&self, leaf_args: &[&str], extra: &[&str]) -> std::process::Output {
         super::Helper::command("credential-process")
