@@ -53,29 +53,6 @@ fn body_too_large(endpoint: &reqwest::Url, declared: Option<u64>) -> Error {
     ))
 }
 
-/// The HTTP client for one endpoint, CreateSession's or STS's: `tls`, one attempt's timeout,
-/// HTTP/1.1, one idle connection; a loopback endpoint never goes through a proxy, others follow
-/// HTTPS_PROXY / NO_PROXY.
-fn http_client(
-    tls: rustls::ClientConfig,
-    endpoint: &Endpoint,
-    retry: &RetryPolicy,
-) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .user_agent(USER_AGENT)
-        .connect_timeout(retry.attempt_timeout)
-        .timeout(retry.attempt_timeout)
-        .http1_only()
-        .pool_max_idle_per_host(1);
-    if endpoint.is_loopback {
-        builder = builder.no_proxy();
-    }
-    builder
-        .build()
-        .map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))
-}
-
 /// Reads a reqwest answer's body, refusing one larger than [`MAX_ANSWER_BODY`] as soon as it is
 /// announced or read. `Ok(Err(problem))` is a transport failure worth retrying.
 async fn read_bounded(
@@ -142,7 +119,7 @@ impl SessionClient {
         if let Some(http) = self.http.get() {
             return Ok(http);
         }
-        let http = http_client(
+        let http = tls::http_client(
             rustls::ClientConfig::clone(&self.tls),
             &self.endpoint,
             &self.retry,

@@ -1,6 +1,6 @@
-//! The TLS client configuration for CreateSession: rustls with the system trust store
+//! The TLS client configuration for CreateSession and STS: rustls with the system trust store
 //! (`SSL_CERT_FILE`/`SSL_CERT_DIR` honoured) plus `AWS_CA_BUNDLE`, or no verification at all
-//! with `--no-verify-ssl`.
+//! with `--no-verify-ssl`; and the HTTP client over it.
 
 use std::sync::{Arc, OnceLock};
 
@@ -10,6 +10,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::{Error, Result};
+use crate::settings::client::RetryPolicy;
+use crate::settings::endpoint::Endpoint;
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -159,4 +161,26 @@ impl ServerCertVerifier for ServerVerifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+/// The HTTP client for one endpoint, CreateSession's or STS's: `tls`, one attempt's timeout,
+/// HTTP/1.1, one idle connection; a loopback endpoint never goes through a proxy, others follow
+/// HTTPS_PROXY / NO_PROXY.
+pub(crate) fn http_client(
+    tls: rustls::ClientConfig,
+    endpoint: &Endpoint,
+    retry: &RetryPolicy,
+) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .user_agent(super::USER_AGENT)
+        .connect_timeout(retry.attempt_timeout)
+        .timeout(retry.attempt_timeout)
+        .http1_only()
+        .pool_max_idle_per_host(1);
+    if endpoint.is_loopback {
+        builder = builder.no_proxy();
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Internal(format!("HTTP client setup: {e}")))
 }

@@ -52,7 +52,7 @@ impl StsClient {
     /// A client for `endpoint`, signing for `region`, over the TLS settings of `options`.
     pub fn new(endpoint: Endpoint, region: &str, options: &ClientOptions) -> Result<StsClient> {
         let tls = super::tls::client_config(options.no_verify_ssl, options.ca_bundle.as_deref())?;
-        let http = super::http_client(tls, &endpoint, &options.retry)?;
+        let http = super::tls::http_client(tls, &endpoint, &options.retry)?;
         Ok(StsClient {
             http,
             endpoint,
